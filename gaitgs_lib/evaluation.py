@@ -1,0 +1,348 @@
+"""Evaluation of gait embeddings: part distances, the CASIA-B and OU-MVLP cross-view
+protocols, retrieval metrics (CMC, mAP, mINP) and the `evaluate` command (protocols.md).
+
+Embeddings are `[N, C, P]` (OpenGait's layout). The distance between two sequences is the
+mean over parts of the per-part Euclidean distance (protocols.md, "Distance").
+All accuracies in the result dicts are percentages (0-100), as papers print them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+# Views as CASIA-B and OU-MVLP name them (protocols.md).
+CASIA_B_VIEWS = tuple(f"{a:03d}" for a in range(0, 181, 18))
+OU_MVLP_VIEWS = tuple(f"{a:03d}" for a in list(range(0, 91, 15)) + list(range(180, 271, 15)))
+
+# CASIA-B: gallery nm-01..04; probe sets NM / BG / CL (protocols.md, "CASIA-B evaluation").
+CASIA_B_GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
+CASIA_B_PROBES = {
+    "NM": ("nm-05", "nm-06"),
+    "BG": ("bg-01", "bg-02"),
+    "CL": ("cl-01", "cl-02"),
+}
+# OU-MVLP: probe sequence 00, gallery 01.
+OU_MVLP_GALLERY = ("01",)
+OU_MVLP_PROBES = {"OU-MVLP": ("00",)}
+
+PROTOCOLS = ("casia-b", "ou-mvlp", "ou-mvlp-excl", "retrieval")
+METRICS = ("euclidean", "cosine")
+
+# Upper bound on the elements of one [P, n, m] distance block (keeps memory ~256 MB).
+_BLOCK_ELEMENTS = 1 << 26
+
+
+# --------------------------------------------------------------------------------------
+# Distances
+# --------------------------------------------------------------------------------------
+def _as_float_tensor(x, name: str) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    if t.ndim != 3:
+        raise ValueError(f"{name}: expected embeddings of shape [N, C, P], got {tuple(t.shape)}")
+    return t.detach().to(torch.float32)
+
+
+def part_distance(a, b, metric: str = "euclidean"):
+    """Sequence distance = mean over parts of the per-part distance (protocols.md, "Distance").
+
+    a: [N, C, P], b: [M, C, P] (torch or numpy) -> [N, M], same kind as `a` (float32).
+    `metric="euclidean"`: per-part Euclidean distance, no normalisation.
+    `metric="cosine"`: 1 - mean over parts of the cosine similarity of the part vectors.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    as_numpy = isinstance(a, np.ndarray)
+    ta, tb = _as_float_tensor(a, "a"), _as_float_tensor(b, "b").to(torch.as_tensor(a).device)
+    if ta.shape[1:] != tb.shape[1:]:
+        raise ValueError(f"a is [N, C, P] = {tuple(ta.shape)} but b is {tuple(tb.shape)}: C and P must agree")
+    n, _, p = ta.shape
+    m = tb.shape[0]
+    x = ta.permute(2, 0, 1)  # [P, N, C]
+    y = tb.permute(2, 0, 1)  # [P, M, C]
+    if metric == "cosine":
+        x = torch.nn.functional.normalize(x, dim=-1)
+        y = torch.nn.functional.normalize(y, dim=-1)
+    out = torch.empty(n, m, dtype=torch.float32, device=ta.device)
+    rows = max(1, _BLOCK_ELEMENTS // max(1, p * m))
+    for start in range(0, n, rows):
+        xb = x[:, start : start + rows]  # [P, n', C]
+        if metric == "euclidean":
+            # |x - y|^2 = |x|^2 + |y|^2 - 2 x.y, per part; clamp rounding below zero.
+            sq = (xb.pow(2).sum(-1, keepdim=True) + y.pow(2).sum(-1).unsqueeze(1)
+                  - 2 * xb @ y.transpose(1, 2))  # [P, n', M]
+            out[start : start + rows] = sq.clamp_min(0).sqrt().mean(0)
+        else:
+            out[start : start + rows] = 1 - (xb @ y.transpose(1, 2)).mean(0)
+    return out.cpu().numpy() if as_numpy else out
+
+
+# --------------------------------------------------------------------------------------
+# Cross-view protocols (CASIA-B, OU-MVLP)
+# --------------------------------------------------------------------------------------
+def _check_lengths(embeddings, sids, types, views):
+    n = len(embeddings)
+    for name, seq in (("sids", sids), ("types", types), ("views", views)):
+        if len(seq) != n:
+            raise ValueError(f"{name} has {len(seq)} entries but embeddings has {n} sequences")
+
+
+def _view_key(v: str):
+    try:
+        return (0, float(v), v)
+    except ValueError:
+        return (1, 0.0, v)
+
+
+def cross_view_protocol(
+    embeddings,
+    sids: Sequence[str],
+    types: Sequence[str],
+    views: Sequence[str],
+    gallery_types: Sequence[str],
+    probe_sets: dict,
+    *,
+    metric: str = "euclidean",
+    exclude_invalid: bool = False,
+    view_names: Sequence[str] | None = None,
+    protocol: str = "cross-view",
+) -> dict:
+    """Rank-1 per probe view x gallery view, diagonal dropped, row means (protocols.md).
+
+    For every probe set (name -> sequence types), probe view and gallery view the gallery
+    is restricted to that one view and the nearest gallery sequence decides. Probes whose
+    subject has no gallery sequence at that view count as failures
+    (`exclude_invalid=False`, OpenGait's convention) or are dropped (`True`).
+    A cell with no probes (or no gallery at all) is NaN and skipped in the means.
+    Returns a dict with `matrices` ([V, V] numpy, %), `per_view` ([V], %), `mean`, `views`.
+    """
+    _check_lengths(embeddings, sids, types, views)
+    emb = _as_float_tensor(embeddings, "embeddings")
+    sids = np.asarray([str(s) for s in sids])
+    types = np.asarray([str(t) for t in types])
+    views = np.asarray([str(v) for v in views])
+    gmask_all = np.isin(types, list(gallery_types))
+    if not gmask_all.any():
+        found = sorted(set(types.tolist()))
+        raise ValueError(
+            f"{protocol}: no gallery sequences of types {list(gallery_types)} among the "
+            f"{len(types)} sequences given (types found: {found[:20]})")
+    if view_names is None:
+        used = np.isin(types, list(gallery_types) + [t for ts in probe_sets.values() for t in ts])
+        view_names = sorted(set(views[used].tolist()), key=_view_key)
+    view_names = [str(v) for v in view_names]
+    nv = len(view_names)
+
+    matrices, per_view, means, num_probes = {}, {}, {}, {}
+    for cond, ptypes in probe_sets.items():
+        pmask_all = np.isin(types, list(ptypes))
+        if not pmask_all.any():
+            raise ValueError(f"{protocol}: no probe sequences of types {list(ptypes)} for condition {cond}")
+        acc = np.full((nv, nv), np.nan)
+        for i, pv in enumerate(view_names):
+            pidx = np.flatnonzero(pmask_all & (views == pv))
+            if len(pidx) == 0:
+                continue
+            # One distance block per probe view against the whole gallery, then split by view.
+            gidx_all = np.flatnonzero(gmask_all)
+            dist_all = part_distance(emb[pidx], emb[gidx_all], metric)  # [n_p, n_g]
+            for j, gv in enumerate(view_names):
+                sel = views[gidx_all] == gv
+                if not sel.any():
+                    continue
+                dist = dist_all[:, torch.from_numpy(np.flatnonzero(sel))]
+                gsids = sids[gidx_all][sel]
+                psids = sids[pidx]
+                if exclude_invalid:
+                    valid = np.isin(psids, gsids)
+                    if not valid.any():
+                        continue
+                    dist, psids = dist[torch.from_numpy(np.flatnonzero(valid))], psids[valid]
+                nearest = dist.argmin(dim=1).numpy()  # first minimum on ties
+                acc[i, j] = 100.0 * float(np.mean(gsids[nearest] == psids))
+        off = acc.copy()
+        np.fill_diagonal(off, np.nan)
+        with np.errstate(all="ignore"):
+            rows = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in off])
+        matrices[cond] = acc
+        per_view[cond] = rows
+        means[cond] = float(np.nanmean(rows)) if np.isfinite(rows).any() else float("nan")
+        num_probes[cond] = int(pmask_all.sum())
+    return {
+        "protocol": protocol,
+        "metric": metric,
+        "exclude_invalid": bool(exclude_invalid),
+        "views": view_names,
+        "conditions": list(probe_sets),
+        "matrices": matrices,
+        "per_view": per_view,
+        "mean": means,
+        "num_probes": num_probes,
+        "num_gallery": int(gmask_all.sum()),
+        "num_subjects": int(len(set(sids.tolist()))),
+    }
+
+
+def casia_b_protocol(embeddings, sids, types, views, metric: str = "euclidean",
+                     exclude_invalid: bool = False) -> dict:
+    """CASIA-B rank-1: gallery nm-01..04, probes NM/BG/CL, identical views excluded (protocols.md).
+
+    Pass only the test subjects (`GaitDataset(root, split="test")`). Returns the
+    `cross_view_protocol` dict with conditions NM, BG, CL (percent).
+    """
+    return cross_view_protocol(embeddings, sids, types, views, CASIA_B_GALLERY, CASIA_B_PROBES,
+                               metric=metric, exclude_invalid=exclude_invalid, protocol="casia-b")
+
+
+def ou_mvlp_protocol(embeddings, sids, types, views, metric: str = "euclidean",
+                     exclude_invalid: bool = False) -> dict:
+    """OU-MVLP rank-1: probe 00, gallery 01, 14 views, identical views excluded (protocols.md).
+
+    `exclude_invalid=False` is OpenGait's convention (probes with no gallery sequence of their
+    subject at that view are failures); `True` drops them, as GaitGS's 97.6 does.
+    """
+    return cross_view_protocol(embeddings, sids, types, views, OU_MVLP_GALLERY, OU_MVLP_PROBES,
+                               metric=metric, exclude_invalid=exclude_invalid,
+                               protocol="ou-mvlp-excl" if exclude_invalid else "ou-mvlp")
+
+
+def format_table(result: dict, decimals: int = 1) -> str:
+    """A protocol result as papers print it: one row per condition, views + mean as columns."""
+    views = list(result["views"])
+    conds = list(result["conditions"])
+    name_w = max(4, *(len(c) for c in conds))
+    col_w = max(5, decimals + 4)
+    head = "".ljust(name_w) + "".join(v.rjust(col_w + 1) for v in views) + "mean".rjust(col_w + 2)
+    lines = [head]
+    for c in conds:
+        cells = "".join(_fmt(x, decimals).rjust(col_w + 1) for x in result["per_view"][c])
+        lines.append(c.ljust(name_w) + cells + _fmt(result["mean"][c], decimals).rjust(col_w + 2))
+    note = (f"{result.get('protocol', '')}: rank-1 (%), identical views excluded, "
+            f"metric {result.get('metric', 'euclidean')}")
+    if "exclude_invalid" in result and str(result.get("protocol", "")).startswith("ou-mvlp"):
+        note += ", invalid probes " + ("excluded" if result["exclude_invalid"] else "counted as failures")
+    return "\n".join(lines + [note])
+
+
+def format_casia_b_table(result: dict, decimals: int = 1) -> str:
+    """CASIA-B table: rows NM/BG/CL, columns 000..180 and mean, one decimal (as papers do)."""
+    return format_table(result, decimals)
+
+
+def _fmt(x, decimals):
+    x = float(x)
+    return "-" if math.isnan(x) else f"{x:.{decimals}f}"
+
+
+# --------------------------------------------------------------------------------------
+# Retrieval metrics (GREW, Gait3D style)
+# --------------------------------------------------------------------------------------
+def _sorted_matches(dist, probe_ids, gallery_ids, mask=None):
+    d = np.array(torch.as_tensor(dist).detach().cpu().float().numpy(), dtype=np.float64, copy=True)
+    probe_ids = np.asarray([str(x) for x in probe_ids])
+    gallery_ids = np.asarray([str(x) for x in gallery_ids])
+    if d.shape != (len(probe_ids), len(gallery_ids)):
+        raise ValueError(f"dist is {d.shape} but there are {len(probe_ids)} probes and "
+                         f"{len(gallery_ids)} gallery ids; expected [probes, gallery]")
+    valid = np.ones_like(d, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    d[~valid] = np.inf
+    order = np.argsort(d, axis=1, kind="stable")  # [Np, Ng]
+    matches = (gallery_ids[order] == probe_ids[:, None]) & np.take_along_axis(valid, order, 1)
+    return matches
+
+
+def cmc_curve(dist, probe_ids, gallery_ids, max_rank: int = 20, mask=None) -> np.ndarray:
+    """Cumulative match characteristic: [max_rank] percent of probes matched within rank r.
+
+    Probes whose identity is absent from the gallery are left out. `mask` [Np, Ng] (bool,
+    optional) marks the gallery entries each probe may be compared with.
+    """
+    matches = _sorted_matches(dist, probe_ids, gallery_ids, mask)
+    has = matches.any(1)
+    if not has.any():
+        raise ValueError("no probe identity appears in the gallery; CMC is undefined")
+    first = matches[has].argmax(1)  # rank index of the first correct match
+    ranks = np.arange(max_rank)
+    return 100.0 * (first[:, None] <= ranks[None]).mean(0)
+
+
+def retrieval_metrics(dist, probe_ids, gallery_ids, ranks: Sequence[int] = (1, 5, 10, 20),
+                      mask=None) -> dict:
+    """Rank-k (CMC), mAP and mINP in percent, no view exclusion (protocols.md, wild datasets).
+
+    dist: [Np, Ng] (smaller = closer); ties are broken by gallery order. AP averages the
+    precision at each correct match; INP = (#correct) / (rank of the last correct match).
+    Probes whose identity is absent from the gallery are left out (`num_valid_probes`).
+    """
+    matches = _sorted_matches(dist, probe_ids, gallery_ids, mask)
+    has = matches.any(1)
+    if not has.any():
+        raise ValueError("no probe identity appears in the gallery; retrieval metrics are undefined")
+    m = matches[has].astype(np.float64)  # [Nv, Ng]
+    first = m.argmax(1)
+    out = {f"rank-{r}": 100.0 * float(np.mean(first < r)) for r in ranks}
+    cum = np.cumsum(m, 1)
+    pos = np.arange(1, m.shape[1] + 1)
+    ap = (cum / pos * m).sum(1) / m.sum(1)
+    last = m.shape[1] - np.argmax(m[:, ::-1], 1)  # 1-based rank of the last match
+    inp = m.sum(1) / last
+    out["mAP"] = 100.0 * float(ap.mean())
+    out["mINP"] = 100.0 * float(inp.mean())
+    out["num_valid_probes"] = int(has.sum())
+    out["num_probes"] = int(len(has))
+    return out
+
+
+def retrieval_protocol(embeddings, sids, metric: str = "euclidean",
+                       ranks: Sequence[int] = (1, 5, 10, 20)) -> dict:
+    """Every test sequence in turn is the probe; the gallery is the rest of the test set."""
+    emb = _as_float_tensor(embeddings, "embeddings")
+    if len(sids) != len(emb):
+        raise ValueError(f"sids has {len(sids)} entries but embeddings has {len(emb)} sequences")
+    dist = part_distance(emb, emb, metric)
+    mask = ~np.eye(len(emb), dtype=bool)
+    res = retrieval_metrics(dist, sids, sids, ranks=ranks, mask=mask)
+    res.update(protocol="retrieval", metric=metric)
+    return res
+
+
+# --------------------------------------------------------------------------------------
+# Results on disk
+# --------------------------------------------------------------------------------------
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        return _jsonable(np.asarray(x).tolist())
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return None if math.isnan(x) else x
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def save_result_json(result: dict, path) -> Path:
+    """Write a protocol result as JSON (numpy -> lists, NaN -> null), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_jsonable(result), f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
