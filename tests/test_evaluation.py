@@ -1,0 +1,135 @@
+"""Evaluation protocols on hand-made embeddings whose answers are known by hand."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gaitgs_lib.evaluation import (
+    casia_b_protocol,
+    cmc_curve,
+    format_casia_b_table,
+    ou_mvlp_protocol,
+    part_distance,
+    retrieval_metrics,
+    retrieval_protocol,
+    save_result_json,
+)
+
+
+def scalar_set(rows):
+    """rows: (sid, type, view, value) -> embeddings [N, 1, 1] and the label lists."""
+    emb = torch.tensor([[[float(r[3])]] for r in rows])
+    sids, types, views = ([r[i] for r in rows] for i in range(3))
+    return emb, sids, types, views
+
+
+def test_part_distance_is_mean_of_per_part_euclidean():
+    a, b = torch.randn(5, 3, 4), torch.randn(6, 3, 4)
+    ref = torch.stack([torch.stack([(a[i] - b[j]).norm(dim=0).mean() for j in range(6)]) for i in range(5)])
+    torch.testing.assert_close(part_distance(a, b), ref, atol=1e-5, rtol=1e-5)
+    # not the distance of the flattened vectors
+    assert not torch.allclose(part_distance(a, b), torch.cdist(a.flatten(1), b.flatten(1)))
+    # numpy in -> numpy out
+    d = part_distance(a.numpy(), b.numpy())
+    assert isinstance(d, np.ndarray) and d.shape == (5, 6)
+    # cosine: 1 - mean over parts of the cosine similarity
+    cos = torch.nn.functional.cosine_similarity(a[:, None], b[None], dim=2).mean(-1)
+    torch.testing.assert_close(part_distance(a, b, "cosine"), 1 - cos, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown metric"):
+        part_distance(a, b, "manhattan")
+    with pytest.raises(ValueError, match=r"C and P must agree"):
+        part_distance(a, torch.randn(2, 3, 5))
+
+
+def casia_rows():
+    # Gallery A@v0=0, B@v0=10, A@v1=100, B@v1=110 (see the comments in the test).
+    rows = [("075", "nm-01", "000", 0), ("076", "nm-01", "000", 10),
+            ("075", "nm-01", "018", 100), ("076", "nm-01", "018", 110)]
+    rows += [("075", "nm-05", "000", 1), ("076", "nm-05", "000", 9),
+             ("075", "nm-05", "018", 101), ("076", "nm-05", "018", 109)]
+    rows += [("075", "bg-01", "000", 0), ("076", "bg-01", "000", 10),
+             ("075", "bg-01", "018", 100), ("076", "bg-01", "018", 110)]
+    rows += [("075", "cl-01", v, 1000) for v in ("000", "018")]
+    rows += [("076", "cl-01", v, 1000) for v in ("000", "018")]
+    return rows
+
+
+def test_casia_b_identical_views_excluded():
+    res = casia_b_protocol(*scalar_set(casia_rows()))
+    assert res["views"] == ["000", "018"] and res["conditions"] == ["NM", "BG", "CL"]
+    # NM: probe 9 (B@000) vs gallery 018 {100 A, 110 B} -> A (wrong); probe 101 (A@018) vs
+    # gallery 000 {0 A, 10 B} -> B (wrong); same-view pairs all right.
+    np.testing.assert_allclose(res["matrices"]["NM"], [[100, 50], [50, 100]])
+    np.testing.assert_allclose(res["per_view"]["NM"], [50, 50])  # 75 if the diagonal were kept
+    assert res["mean"]["NM"] == 50
+    np.testing.assert_allclose(res["matrices"]["BG"], [[100, 50], [50, 100]])
+    # CL: every probe is nearest to the largest gallery value, always subject 076 -> 50 %.
+    np.testing.assert_allclose(res["matrices"]["CL"], [[50, 50], [50, 50]])
+    assert res["num_gallery"] == 4 and res["num_probes"] == {"NM": 4, "BG": 4, "CL": 4}
+    table = format_casia_b_table(res)
+    lines = table.splitlines()
+    assert lines[0].split() == ["000", "018", "mean"]
+    assert lines[1].split() == ["NM", "50.0", "50.0", "50.0"]
+    assert lines[3].split()[0] == "CL"
+    assert "identical views excluded" in table
+
+
+def test_casia_b_missing_gallery_is_a_clear_error():
+    rows = [r for r in casia_rows() if not r[1].startswith("nm-0") or r[1] == "nm-05"]
+    with pytest.raises(ValueError, match=r"no gallery sequences of types \['nm-01', 'nm-02'"):
+        casia_b_protocol(*scalar_set(rows))
+    rows = [r for r in casia_rows() if r[1] != "cl-01"]
+    with pytest.raises(ValueError, match=r"no probe sequences .* CL"):
+        casia_b_protocol(*scalar_set(rows))
+    emb, s, t, v = scalar_set(casia_rows())
+    with pytest.raises(ValueError, match="views has 3 entries"):
+        casia_b_protocol(emb, s, t, v[:3])
+
+
+def test_ou_mvlp_both_conventions():
+    # Subject 2 has no gallery sequence at view 000.
+    rows = [("1", "01", "000", 0), ("1", "01", "015", 100), ("2", "01", "015", 110),
+            ("1", "00", "000", 1), ("2", "00", "000", 9), ("1", "00", "015", 101), ("2", "00", "015", 109)]
+    opengait = ou_mvlp_protocol(*scalar_set(rows))
+    excl = ou_mvlp_protocol(*scalar_set(rows), exclude_invalid=True)
+    # probe 000 vs gallery 015: 1 -> 100 (A, right), 9 -> 100 (A, wrong) = 50 in both.
+    # probe views x gallery 000 (only subject 1): subject 2 is a failure, or dropped.
+    np.testing.assert_allclose(opengait["matrices"]["OU-MVLP"], [[50, 50], [50, 100]])
+    np.testing.assert_allclose(excl["matrices"]["OU-MVLP"], [[100, 50], [100, 100]])
+    assert opengait["mean"]["OU-MVLP"] == 50 and excl["mean"]["OU-MVLP"] == 75
+    assert opengait["protocol"] == "ou-mvlp" and excl["protocol"] == "ou-mvlp-excl"
+    assert "counted as failures" in format_casia_b_table(opengait)
+    assert "invalid probes excluded" in format_casia_b_table(excl)
+
+
+def test_retrieval_metrics_by_hand():
+    dist = np.array([[0.3, 0.1, 0.5, 0.2, 0.9],   # probe a: matches at ranks 3, 4
+                     [0.1, 0.2, 0.3, 0.4, 0.5],   # probe b: matches at ranks 2, 4, 5
+                     [0.0, 0.0, 0.0, 0.0, 0.0]])  # probe c: not in the gallery -> left out
+    gallery = ["a", "b", "a", "b", "b"]
+    res = retrieval_metrics(dist, ["a", "b", "c"], gallery, ranks=(1, 2, 3, 5))
+    assert res["rank-1"] == 0 and res["rank-2"] == 50 and res["rank-3"] == 100 and res["rank-5"] == 100
+    ap_a, ap_b = (1 / 3 + 2 / 4) / 2, (1 / 2 + 2 / 4 + 3 / 5) / 3
+    assert res["mAP"] == pytest.approx(100 * (ap_a + ap_b) / 2)
+    assert res["mINP"] == pytest.approx(100 * (2 / 4 + 3 / 5) / 2)
+    assert res["num_valid_probes"] == 2 and res["num_probes"] == 3
+    np.testing.assert_allclose(cmc_curve(dist, ["a", "b", "c"], gallery, max_rank=5), [0, 50, 100, 100, 100])
+    with pytest.raises(ValueError, match=r"expected \[probes, gallery\]"):
+        retrieval_metrics(dist, ["a", "b"], gallery)
+
+
+def test_retrieval_protocol_leaves_self_out():
+    # 2 subjects x 2 sequences, 1-D: each sequence's nearest *other* sequence is its twin.
+    emb, sids, _, _ = scalar_set([("x", "", "", 0), ("x", "", "", 1), ("y", "", "", 5), ("y", "", "", 7)])
+    res = retrieval_protocol(emb, sids, ranks=(1,))
+    assert res["rank-1"] == 100 and res["mAP"] == 100 and res["num_probes"] == 4
+
+
+def test_save_result_json_roundtrip(tmp_path):
+    res = casia_b_protocol(*scalar_set(casia_rows()))
+    path = save_result_json(res, tmp_path / "sub" / "result.json")
+    back = json.loads(path.read_text())
+    assert back["mean"]["NM"] == 50 and back["matrices"]["CL"] == [[50, 50], [50, 50]]
+    assert back["views"] == ["000", "018"]
+    assert [p.name for p in path.parent.iterdir()] == ["result.json"]  # no temp file left
