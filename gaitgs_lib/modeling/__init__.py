@@ -1,0 +1,20 @@
+"""GaitGS blocks, one module per block, named as the paper names them (spec: gaitgs-architecture.md)."""
+from .b3d import B3D
+from .cape import CAPE
+from .gaitgs import GaitGS
+from .gcm import GCM
+from .hp import HorizontalPooling
+from .mcm import MCM, MTB
+from .mgfe import MGFE
+from .msfe import MSFE
+from .pieg import PIEG, GeM
+from .separate_fcs import SeparateFCs
+from .stem import Stem
+from .stem_block import STEM
+from .transformer import EncoderLayer, TransformerEncoder
+from .uta import UTA
+
+__all__ = [
+    "B3D", "CAPE", "EncoderLayer", "GCM", "GaitGS", "GeM", "HorizontalPooling", "MCM", "MGFE", "MSFE",
+    "MTB", "PIEG", "SeparateFCs", "STEM", "Stem", "TransformerEncoder", "UTA",
+]

@@ -1,0 +1,222 @@
+"""Read and write the authors' OpenGait checkpoint layout (spec: "The authors' checkpoint layout").
+
+OpenGait saves `{'model': state_dict, 'optimizer', 'scheduler', 'iteration'}` with the
+authors' module names (`mgfe.STEM_S0.plain.conv3d_1.conv3d.weight`, one Conv1d pair per
+part in `MCMs_S.conv1d3x1.{part}...`, ...). Our model keeps the same numbers under its own
+names (and grouped MCM convolutions); this module maps between the two, exactly.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["load_opengait", "to_opengait_state_dict", "from_opengait_state_dict", "save_opengait",
+           "infer_config_fields", "CheckpointMismatchError"]
+
+_STEMS = {"stem_f0": "STEM_S0", "stem_f1a": "STEM_S1.0", "stem_f1b": "STEM_S1.1",
+          "stem_c0": "STEM_C0", "stem_c1a": "STEM_C1.0", "stem_c1b": "STEM_C1.1"}
+_B3DS = {"global_b3d": "plain", "local_b3d": "shortcut"}
+_KERNELS = {"conv3x3x3": "conv3d_1", "conv1x3x3": "conv3d_2", "conv3x1x1": "conv3d_3"}
+_BRANCH = {"msfe_f": ("MCMs_S", "catm_f", "fc"), "msfe_c": ("MCMs_C", "catm_c", "fc_L")}
+_MTBS = {"mtb1": "conv1d3x1", "mtb2": "conv1d3x3"}
+_MTB_CONVS = {"conv_a": "0", "conv_b": "2"}
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint does not fit the model (missing / unexpected keys or shapes)."""
+
+
+def _authors_name(key: str) -> str | None:
+    """Our key -> the authors' key for every tensor that is not split per part (None for MCM weights)."""
+    parts = key.split(".")
+    if parts[0] == "mgfe":
+        if parts[1] == "stem":
+            return {"conv1": "mgfe.conv3d.0.conv3d.weight", "conv2": "mgfe.conv3d.2.conv3d.weight"}[parts[2]]
+        if parts[1].startswith("uta"):
+            return f"mgfe.UTA{parts[1][3:]}.conv3d.weight"
+        if parts[1] in _STEMS:
+            return f"mgfe.{_STEMS[parts[1]]}.{_B3DS[parts[2]]}.{_KERNELS[parts[3]]}.conv3d.weight"
+    if parts[0] == "pieg":
+        return {"gem.p": "PIEG.P", "v_view": "PIEG.V_view", "view_cls.weight": "PIEG.view_cls.weight"}[".".join(parts[1:])]
+    if parts[0] in _BRANCH:
+        mcm, catm, fc = _BRANCH[parts[0]]
+        rest = ".".join(parts[2:])
+        if parts[1] == "mcm":
+            return None
+        if parts[1] == "fc_local":
+            return f"{fc}.fc_bin"
+        if parts[1] == "gcm":
+            if rest == "cls_token":
+                return f"{catm}.cls_token"
+            if rest == "cape.conv.weight":
+                return f"{catm}.CAPE.conv1d.conv.weight"
+            if rest == "fc.fc_bin":
+                return f"{catm}.L_Transformer.separate_mlp.fc_bin"
+            if rest.startswith("transformer.layers."):
+                return f"{catm}.L_Transformer.attn.layers." + rest[len("transformer.layers."):]
+    raise KeyError(f"no OpenGait name known for parameter {key!r}")
+
+
+def _mcm_names(key: str, parts: int) -> list[str]:
+    """Our grouped MCM conv key -> the p per-part authors' keys (in part order)."""
+    branch, _, mtb, conv, _ = key.split(".")  # msfe_f.mcm.mtb1.conv_a.weight
+    mcm = _BRANCH[branch][0]
+    return [f"{mcm}.{_MTBS[mtb]}.{i}.{_MTB_CONVS[conv]}.conv.weight" for i in range(parts)]
+
+
+def to_opengait_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Our GaitGS -> a state dict under the authors' key names (MCM weights split per part)."""
+    parts = model.cfg.parts
+    out = {}
+    for key, value in model.state_dict().items():
+        name = _authors_name(key)
+        if name is None:
+            for i, (name_i, chunk) in enumerate(zip(_mcm_names(key, parts), value.chunk(parts, dim=0))):
+                out[name_i] = chunk.detach().clone()
+        else:
+            out[name] = value.detach().clone()
+    return out
+
+
+def _strip_module_prefix(sd: dict) -> dict:
+    if sd and all(k.startswith("module.") for k in sd):
+        return {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def _short_list(keys, limit: int = 5) -> str:
+    keys = sorted(keys)
+    head = ", ".join(keys[:limit])
+    return f"{len(keys)} key(s): {head}" + (", ..." if len(keys) > limit else "")
+
+
+def infer_config_fields(sd: dict) -> dict:
+    """Best-effort GaitGSConfig fields read off the tensor shapes of an authors' state dict."""
+    sd = _strip_module_prefix(sd)
+    fields = {}
+    try:
+        c0 = sd["mgfe.conv3d.0.conv3d.weight"].shape[0]
+        c1 = sd["mgfe.STEM_S0.plain.conv3d_1.conv3d.weight"].shape[0]
+        c2 = sd["mgfe.STEM_S1.1.plain.conv3d_1.conv3d.weight"].shape[0]
+        fields["channels"] = (int(c0), int(c1), int(c2))
+    except KeyError:
+        pass
+    if "PIEG.V_view" in sd:
+        fields["views"] = int(sd["PIEG.V_view"].shape[0])
+    if "fc.fc_bin" in sd:
+        fields["parts"], _, fields["embed_dim"] = (int(v) for v in sd["fc.fc_bin"].shape)
+    layers = {k.split(".")[4] for k in sd if k.startswith("catm_f.L_Transformer.attn.layers.")}
+    if layers:
+        fields["depth"] = len(layers)
+    if "catm_f.L_Transformer.attn.layers.0.linear1.weight" in sd:
+        fields["ff_dim"] = int(sd["catm_f.L_Transformer.attn.layers.0.linear1.weight"].shape[0])
+    if "catm_f.CAPE.conv1d.conv.weight" in sd:
+        fields["cape_kernel"] = int(sd["catm_f.CAPE.conv1d.conv.weight"].shape[-1])
+    return fields
+
+
+def _suggest_preset(sd: dict) -> str:
+    from ..config import PRESETS
+
+    fields = infer_config_fields(sd)
+    if not fields:
+        return ""
+    matches = [name for name, cfg in PRESETS.items()
+               if all(getattr(cfg, k) == v for k, v in fields.items())]
+    shown = ", ".join(f"{k}={v}" for k, v in fields.items())
+    if matches:
+        return f" The checkpoint's shapes ({shown}) match preset(s): {', '.join(matches)}."
+    return f" The checkpoint's shapes say: {shown} (no preset matches; build a GaitGSConfig with these)."
+
+
+def from_opengait_state_dict(model: nn.Module, sd: dict, strict: bool = True) -> dict[str, torch.Tensor]:
+    """An authors' state dict -> a state dict under OUR key names for `model` (checked)."""
+    sd = _strip_module_prefix(dict(sd))
+    parts = model.cfg.parts
+    own = model.state_dict()
+    out, used, missing, shape_errors = {}, set(), [], []
+    for key, target in own.items():
+        name = _authors_name(key)
+        names = [name] if name is not None else _mcm_names(key, parts)
+        absent = [n for n in names if n not in sd]
+        if absent:
+            missing.extend(absent)
+            continue
+        value = sd[names[0]] if name is not None else torch.cat([sd[n] for n in names], dim=0)
+        used.update(names)
+        if tuple(value.shape) != tuple(target.shape):
+            shown = names[0] if name is not None else f"{names[0]} (x{parts} parts)"
+            shape_errors.append(f"{shown}: checkpoint {tuple(value.shape)} vs model {tuple(target.shape)}")
+            continue
+        out[key] = value
+    unexpected = [k for k in sd if k not in used]
+    problems = []
+    if shape_errors:
+        problems.append(f"shape mismatch for {len(shape_errors)} tensor(s): " + "; ".join(shape_errors[:5])
+                        + ("; ..." if len(shape_errors) > 5 else ""))
+    if missing and strict:
+        problems.append("missing " + _short_list(missing))
+    if unexpected and strict:
+        problems.append("unexpected " + _short_list(unexpected))
+    if problems:
+        raise CheckpointMismatchError(
+            f"OpenGait checkpoint does not fit GaitGS config {model.cfg.name!r}: " + " | ".join(problems)
+            + "." + _suggest_preset(sd)
+        )
+    return out
+
+
+def _read_source(source) -> dict:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"OpenGait checkpoint not found: {path}")
+        try:
+            source = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - re-raised with the file name
+            raise ValueError(f"cannot read OpenGait checkpoint {path}: {err}") from err
+    if not isinstance(source, dict):
+        raise TypeError(f"expected a checkpoint path, a {{'model': state_dict}} dict or a state dict, got {type(source).__name__}")
+    if "model" in source and isinstance(source["model"], dict):
+        source = source["model"]
+    elif "state_dict" in source and isinstance(source["state_dict"], dict):
+        source = source["state_dict"]
+    return source
+
+
+def load_opengait(model: nn.Module, source, strict: bool = True) -> nn.Module:
+    """Load an authors' (OpenGait-layout) checkpoint into our GaitGS; returns the model.
+
+    `source`: a path, a full `{'model': sd, ...}` checkpoint, or a bare state dict, with or
+    without a DDP `module.` prefix. With `strict=False`, missing and unexpected keys are
+    ignored (shape mismatches still raise).
+    """
+    sd = from_opengait_state_dict(model, _read_source(source), strict=strict)
+    model.load_state_dict(sd, strict=strict)
+    return model
+
+
+def save_opengait(model: nn.Module, path, iteration: int = 0, optimizer=None, scheduler=None) -> Path:
+    """Write `{'model', 'optimizer', 'scheduler', 'iteration'}` in the authors' layout, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = {
+        "model": to_opengait_state_dict(model),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "iteration": int(iteration),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(checkpoint, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,58 @@
+"""MGFE, Multi-Granularity Feature Extractor (spec section 3): fine (frame) and coarse (unit) branches."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+
+from .stem import Stem
+from .stem_block import STEM
+from .uta import UTA
+
+
+def _spatial_pool(x):
+    """MaxPool(1, 2, 2): halve height and width, keep time."""
+    return F.max_pool3d(x, kernel_size=(1, 2, 2), stride=(1, 2, 2))
+
+
+class MGFE(nn.Module):
+    """MGFE (spec section 3): stem, STEMs and UTAs producing `S_f` (frames) and `S_c` (units).
+
+    With `coarse=False` only the fine branch is built and run (`S_c` is None).
+    """
+
+    def __init__(self, channels: tuple[int, int, int], coarse: bool = True):
+        super().__init__()
+        c0, c1, c2 = channels
+        self.coarse = coarse
+        self.stem = Stem(c0)
+        self.stem_f0 = STEM(c0, c1)
+        self.stem_f1a = STEM(c1, c2)
+        self.stem_f1b = STEM(c2, c2)
+        if coarse:
+            self.uta0 = UTA(c0)
+            self.uta1 = UTA(c1)
+            self.uta2 = UTA(c2)
+            self.stem_c0 = STEM(c0, c1)
+            self.stem_c1a = STEM(c1, c2)
+            self.stem_c1b = STEM(c2, c2)
+
+    def forward(self, x, intermediates: dict | None = None):
+        # x: [n, 1, s, h, w], s >= 3
+        x = self.stem(x)  # [n, c0, s, h, w]
+        if intermediates is not None:
+            intermediates["stem"] = x
+        u = None
+        if self.coarse:
+            u = self.uta0(x)  # [n, c0, s/3, h, w]
+            if intermediates is not None:
+                intermediates["uta0_units"] = u
+        x = _spatial_pool(self.stem_f0(x))  # [n, c1, s, h/2, w/2]
+        if self.coarse:
+            u = _spatial_pool(self.stem_c0(u)) + self.uta1(x)  # [n, c1, s/3, h/2, w/2]
+        x = self.stem_f1b(self.stem_f1a(x))  # [n, c2, s, h/2, w/2]
+        if self.coarse:
+            u = self.stem_c1b(self.stem_c1a(u)) + self.uta2(x)  # [n, c2, s/3, h/2, w/2]
+        if intermediates is not None:
+            intermediates["S_f"] = x
+            intermediates["S_c"] = u
+        return x, u

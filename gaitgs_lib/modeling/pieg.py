@@ -1,0 +1,42 @@
+"""PIEG, Prior Information Embedding Generation (spec section 4): view logits and a learned view prior."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class GeM(nn.Module):
+    """Generalised-mean pooling over the whole map (spec section 4): `mean(clamp(x, eps)^P)^(1/P)`.
+
+    Computed in float32 even under autocast (x^6.5 overflows float16).
+    """
+
+    def __init__(self, p_init: float = 6.5, eps: float = 1e-6):
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(float(p_init)))  # scalar, shape ()
+        self.eps = eps
+
+    def forward(self, x):
+        # x: [n, c, h, w] -> [n, c]
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = x.float().clamp(min=self.eps).pow(self.p)
+            return x.flatten(2).mean(-1).pow(1.0 / self.p)
+
+
+class PIEG(nn.Module):
+    """PIEG (spec section 4): GeM of the temporal max of S_f (and S_c) -> view logits; argmax -> prior row of V_view."""
+
+    def __init__(self, channels: int, views: int, branches: int = 2, p_init: float = 6.5, with_prior: bool = True):
+        super().__init__()
+        self.gem = GeM(p_init)
+        self.view_cls = nn.Linear(branches * channels, views, bias=False)
+        self.v_view = nn.Parameter(torch.randn(views, channels)) if with_prior else None
+
+    def forward(self, s_f, s_c=None):
+        # s_f, s_c: [n, c2, s, h', w'] (s_c has s/3 units; None without the coarse branch)
+        maps = [s_f.amax(2)] + ([s_c.amax(2)] if s_c is not None else [])  # each [n, c2, h', w']
+        pooled = self.gem(torch.cat(maps, dim=1))  # [n, branches*c2]
+        logits = self.view_cls(pooled)  # [n, views]
+        view = logits.argmax(-1)  # [n], not differentiable
+        prior = self.v_view[view] if self.v_view is not None else None  # [n, c2]
+        return logits, view, prior

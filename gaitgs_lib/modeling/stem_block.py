@@ -1,0 +1,32 @@
+"""STEM (spec section 2): a global B3D plus a local B3D run on 8 horizontal strips."""
+from einops import rearrange
+from torch import nn
+
+from .b3d import B3D
+
+STRIPS = 8  # 2**3 horizontal strips of the local branch
+
+
+class STEM(nn.Module):
+    """STEM(a->b) (spec section 2): `global_b3d(x) + local_b3d(x cut into 8 strips)`.
+
+    The local branch sees each strip of height h // 8 on its own (zero padding at every
+    strip border). The strips are folded into the batch axis so that the 8 strip
+    convolutions are one convolution.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, strips: int = STRIPS):
+        super().__init__()
+        self.strips = strips
+        self.global_b3d = B3D(in_channels, out_channels)
+        self.local_b3d = B3D(in_channels, out_channels)
+
+    def forward(self, x):
+        # x: [n, a, s, h, w]
+        if x.shape[3] % self.strips:
+            raise ValueError(f"STEM: feature height {x.shape[3]} is not divisible by {self.strips} strips")
+        plain = self.global_b3d(x)  # [n, b, s, h, w]
+        strips = rearrange(x, "n c s (k r) w -> (n k) c s r w", k=self.strips)  # [n*8, a, s, h/8, w]
+        local = self.local_b3d(strips)  # [n*8, b, s, h/8, w]
+        local = rearrange(local, "(n k) c s r w -> n c s (k r) w", k=self.strips)  # [n, b, s, h, w]
+        return plain + local
