@@ -1,0 +1,189 @@
+"""Pure functions behind the widgets of notebook 07, the temporal span explorer (STYLE.md habit 6).
+
+Every widget callback of `notebooks/07_temporal_span_explorer.ipynb` calls one of these and
+draws what it returns, so the logic is covered by `tests/test_explore.py` and the widgets stay
+thin. Frame indices are 0-based; silhouettes are `[s, h, w]` floats in [0, 1].
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "unit_groups",
+    "mcm_windows",
+    "select_span",
+    "fit_frames",
+    "embed_sequence",
+    "span_distances",
+    "class_token_attention",
+    "attention_keys",
+    "mcm_attention_over_time",
+]
+
+
+def unit_groups(num_frames: int, unit: int = 3) -> list[list[int]]:
+    """Frames that form each unit of UTA (spec section 2): `floor(s / unit)` groups of `unit`.
+
+    UTA is a Conv3d with temporal kernel and stride `unit` and no padding, so unit `j` sees
+    frames `j*unit ... j*unit + unit - 1` and the last `s mod unit` frames belong to no unit.
+    `unit_groups(7, 3) == [[0, 1, 2], [3, 4, 5]]` (frame 6 is dropped).
+    """
+    if int(unit) != unit or unit < 1:
+        raise ValueError(f"unit_groups: unit must be a positive int, got {unit!r}")
+    if int(num_frames) != num_frames or num_frames < 0:
+        raise ValueError(f"unit_groups: num_frames must be a non-negative int, got {num_frames!r}")
+    unit, num_frames = int(unit), int(num_frames)
+    return [list(range(j * unit, (j + 1) * unit)) for j in range(num_frames // unit)]
+
+
+def mcm_windows(num_frames: int, t: int, sizes: Sequence[int] = (3, 5)) -> dict[int, dict[str, list[int]]]:
+    """The temporal windows of MCM's templates around frame `t` (spec section 6, MTB1 / MTB2).
+
+    For every odd window size `k` the template at `t` pools frames `t - k//2 ... t + k//2`
+    (stride 1, padding `k//2`). Returns `{k: {"frames": [...], "padded": [...]}}`: the real
+    frames inside the sequence and the padded positions outside it (AvgPool counts those as
+    zeros, MaxPool ignores them). `mcm_windows(10, 0)[5] == {"frames": [0, 1, 2], "padded": [-2, -1]}`.
+    """
+    num_frames, t = int(num_frames), int(t)
+    if num_frames < 1:
+        raise ValueError(f"mcm_windows: num_frames must be >= 1, got {num_frames}")
+    if not 0 <= t < num_frames:
+        raise ValueError(f"mcm_windows: frame t={t} is outside the sequence [0, {num_frames - 1}]")
+    out = {}
+    for k in sizes:
+        if int(k) != k or k < 1 or k % 2 == 0:
+            raise ValueError(f"mcm_windows: window sizes must be odd positive ints, got {k!r}")
+        k = int(k)
+        idx = range(t - k // 2, t + k // 2 + 1)
+        out[k] = {
+            "frames": [i for i in idx if 0 <= i < num_frames],
+            "padded": [i for i in idx if not 0 <= i < num_frames],
+        }
+    return out
+
+
+def select_span(num_frames: int, span: int, start: int = 0) -> tuple[int, int]:
+    """The `[begin, end)` frame range of a span of `span` frames from `start`, clipped to the sequence.
+
+    `select_span(50, 30, start=40) == (20, 50)`: a window that would run past the end is moved
+    back so that it keeps `span` frames; a span longer than the sequence takes all of it.
+    """
+    num_frames, span, start = int(num_frames), int(span), int(start)
+    if num_frames < 1:
+        raise ValueError(f"select_span: the sequence has no frames (num_frames={num_frames})")
+    if span < 1:
+        raise ValueError(f"select_span: span must be >= 1 frame, got {span}")
+    if start < 0:
+        raise ValueError(f"select_span: start must be >= 0, got {start}")
+    span = min(span, num_frames)
+    begin = min(start, num_frames - span)
+    return begin, begin + span
+
+
+def fit_frames(frames, input_hw: tuple[int, int]) -> torch.Tensor:
+    """Silhouettes `[s, H, W]` (uint8 0..255 or float 0..1) -> float `[s, h, w]` at the model's `input_hw`.
+
+    Frames in the OpenGait on-disk size (`W == H`, e.g. 64x64) first lose `W // 64 * 10`
+    columns on each side (protocols.md: 64x64 -> 64x44); then they are resized (area
+    interpolation) to `input_hw` when that differs, e.g. 64x44 -> 32x22 for the `tiny` preset.
+    """
+    x = torch.as_tensor(np.asarray(frames) if not torch.is_tensor(frames) else frames)
+    if x.ndim != 3:
+        raise ValueError(f"fit_frames: expected silhouettes [s, h, w], got shape {tuple(x.shape)}")
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    h, w = int(input_hw[0]), int(input_hw[1])
+    if x.shape[1] == x.shape[2] and x.shape[2] >= 64 and x.shape[1:] != (h, w):
+        cut = x.shape[2] // 64 * 10
+        x = x[:, :, cut : x.shape[2] - cut]  # [s, H, W - 2 cut]
+    if tuple(x.shape[1:]) != (h, w):
+        x = F.interpolate(x[:, None], size=(h, w), mode="area")[:, 0]  # [s, h, w]
+    return x
+
+
+@torch.no_grad()
+def embed_sequence(model, frames: torch.Tensor, return_intermediates: bool = False):
+    """Run `model` (eval mode) on one sequence `[s, h, w]`; returns the model's output dict.
+
+    `out["embeddings"]` is `[1, c, P]`. The model's training mode is restored afterwards.
+    """
+    if frames.ndim != 3:
+        raise ValueError(f"embed_sequence: expected one sequence [s, h, w], got shape {tuple(frames.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        return model(frames[None].to(device), return_intermediates=return_intermediates)
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def span_distances(model, probe_frames: torch.Tensor, gallery_embeddings: torch.Tensor,
+                   spans: Sequence[int], start: int = 0, metric: str = "euclidean") -> np.ndarray:
+    """Distance of the probe to every gallery sequence when only `span` frames of it are fed.
+
+    probe_frames: `[s, h, w]`; gallery_embeddings: `[m, c, P]`. For each span in `spans` the
+    frames `select_span(s, span, start)` are embedded and compared with `part_distance`
+    (mean over parts of the per-part distance, protocols.md). Returns float `[len(spans), m]`.
+    """
+    from gaitgs_lib.evaluation import part_distance
+
+    gallery = torch.as_tensor(gallery_embeddings)
+    if gallery.ndim != 3:
+        raise ValueError(f"span_distances: gallery_embeddings must be [m, c, P], got {tuple(gallery.shape)}")
+    if len(spans) == 0:
+        raise ValueError("span_distances: spans is empty")
+    rows = []
+    for span in spans:
+        begin, end = select_span(probe_frames.shape[0], span, start)
+        emb = embed_sequence(model, probe_frames[begin:end])["embeddings"].float().cpu()  # [1, c, P]
+        if emb.shape[1:] != gallery.shape[1:]:
+            raise ValueError(f"span_distances: probe embedding {tuple(emb.shape)} does not match "
+                             f"gallery embeddings {tuple(gallery.shape)} (same model and preset?)")
+        rows.append(part_distance(emb, gallery.float().cpu(), metric=metric)[0])  # [m]
+    return torch.stack(rows).numpy()
+
+
+def class_token_attention(attention: torch.Tensor, reduce_heads: bool = False,
+                          reduce_parts: bool = False) -> torch.Tensor:
+    """How much the class token attends to each frame (spec section 6, global span).
+
+    attention: `[n, p, heads, s+1, s+1]` (one transformer layer; query rows, key columns;
+    token 0 is the class token). Returns row 0 without column 0, `[n, p, heads, s]`; with
+    `reduce_heads` / `reduce_parts` the heads / parts are averaged away (dims dropped).
+    The full row (with the class token itself) sums to 1, so the frame weights sum to <= 1.
+    """
+    if attention.ndim != 5 or attention.shape[-1] != attention.shape[-2] or attention.shape[-1] < 2:
+        raise ValueError("class_token_attention: expected attention [n, p, heads, s+1, s+1] with s >= 1, "
+                         f"got shape {tuple(attention.shape)}")
+    out = attention[..., 0, 1:]  # [n, p, heads, s]
+    if reduce_heads:
+        out = out.mean(2)  # [n, p, s]
+    if reduce_parts:
+        out = out.mean(1)  # [n, (heads,) s]
+    return out
+
+
+def attention_keys(intermediates: dict, branch: str = "fine") -> list[str]:
+    """Names of one branch's transformer attention tensors in GaitGS's `intermediates`, layer by layer.
+
+    GaitGS stores them as `f_attention_<layer>` (fine branch) and `c_attention_<layer>`
+    (coarse branch), each `[n, p, heads, t+1, t+1]`.
+    """
+    prefixes = {"fine": "f_attention_", "coarse": "c_attention_"}
+    if branch not in prefixes:
+        raise ValueError(f"attention_keys: branch must be 'fine' or 'coarse', got {branch!r}")
+    pre = prefixes[branch]
+    keys = [k for k in intermediates if k.startswith(pre) and k[len(pre):].isdigit()]
+    return sorted(keys, key=lambda k: int(k[len(pre):]))
+
+
+def mcm_attention_over_time(attention: torch.Tensor, sample: int = 0) -> torch.Tensor:
+    """MTB attention `[n, c, s, p]` -> its mean over channels for one sample, `[s, p]` (in (0, 1))."""
+    if attention.ndim != 4:
+        raise ValueError(f"mcm_attention_over_time: expected MTB attention [n, c, s, p], got {tuple(attention.shape)}")
+    return attention[sample].float().mean(0)  # [s, p]
