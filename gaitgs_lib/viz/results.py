@@ -1,0 +1,510 @@
+"""Figures of training and results: loss curves, triplet geometry, rank-1 heatmaps, CMC
+curves, embedding projections and ablation bars (notebooks 05, 06 and 08).
+
+One helper per figure kind (the d2l habit, STYLE.md). Each `plot_*` helper draws on an
+`ax` (or a grid of axes) it is given, or makes its own figure, and returns the axes; the
+small pure functions beside them (`read_metrics`, `smooth_curve`, `triplet_zones`,
+`pca_2d`, `ablation_deltas`, ...) carry the numbers and are covered by
+`tests/test_viz_results.py`.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "read_metrics", "smooth_curve", "plot_training_curves", "LiveCurves",
+    "toy_embedding_2d", "triplet_zones", "plot_triplet_geometry",
+    "plot_rank1_heatmaps", "plot_per_view_rank1", "plot_cmc",
+    "pca_2d", "plot_embedding_projection",
+    "plot_condition_bars", "ablation_deltas", "plot_ablation_bars",
+    "PAPER_CASIA_B_64", "PAPER_ABLATION_DIRECTION",
+]
+
+CONDITIONS = ("NM", "BG", "CL")
+
+# Published CASIA-B rank-1 (%) at 64x44, identical views excluded (architecture spec).
+# These are real CASIA-B numbers; the series measures its own models on SynthGait.
+PAPER_CASIA_B_64 = {
+    "GaitSet": {"NM": 95.8, "BG": 90.0, "CL": 75.4},
+    "GaitPart": {"NM": 96.1, "BG": 90.7, "CL": 78.7},
+    "GaitGL": {"NM": 97.4, "BG": 94.5, "CL": 83.8},
+    "GaitGS (paper)": {"NM": 97.9, "BG": 94.6, "CL": 86.9},
+}
+
+# What the paper's ablation study claims, in words: removing any of these lowers rank-1.
+PAPER_ABLATION_DIRECTION = {
+    "no-coarse": "the coarse (unit-level) branch adds macro-motion: removing it lowers rank-1, most under CL",
+    "no-mcm": "the local span (MCM) captures micro-motion: removing it lowers rank-1",
+    "no-global-span": "the global span (CAPE + transformer) relates the whole sequence: removing it lowers rank-1",
+    "no-pieg": "the view prior helps cross-view matching: removing it lowers rank-1",
+}
+
+
+def _plt():
+    import matplotlib.pyplot as plt  # imported lazily: the library must not need a display
+
+    return plt
+
+
+def _new_ax(ax, figsize=(6, 4)):
+    if ax is not None:
+        return ax
+    _, ax = _plt().subplots(figsize=figsize)
+    return ax
+
+
+# --------------------------------------------------------------------------------------
+# Training curves
+# --------------------------------------------------------------------------------------
+def read_metrics(path) -> list[dict]:
+    """Records of a `metrics.jsonl` (one JSON object per line); blank lines are skipped.
+
+    A line that is not JSON raises ValueError naming the file and the line number.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"metrics file {path.name} not found (expected <run>/metrics.jsonl)")
+    records = []
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path.name} line {i} is not JSON: {err.msg}") from None
+    return records
+
+
+def smooth_curve(values: Sequence[float], weight: float = 0.0) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard's smoothing).
+
+    `weight=0` returns the values unchanged; `weight` must be in [0, 1). The first output
+    equals the first input, and a constant series stays constant.
+    """
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smooth_curve: weight must be in [0, 1), got {weight}")
+    v = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(v)
+    acc, norm = 0.0, 0.0
+    for i, x in enumerate(v):
+        acc = weight * acc + (1 - weight) * x
+        norm = weight * norm + (1 - weight)
+        out[i] = acc / norm
+    return out
+
+
+def _series(records: Iterable[Mapping], key: str, x_key: str = "iteration"):
+    xs, ys = [], []
+    for i, r in enumerate(records):
+        if key in r and r[key] is not None:
+            xs.append(r.get(x_key, i))
+            ys.append(float(r[key]))
+    return np.asarray(xs), np.asarray(ys)
+
+
+def plot_training_curves(records, keys=("loss", "triplet_loss", "nonzero_frac"), smooth: float = 0.6,
+                         axes=None, title: str | None = None, x_key: str = "iteration",
+                         resumed_at: int | None = None):
+    """One panel per metric of a training run over iterations (raw faint, smoothed bold).
+
+    records: a list of dicts or a path to `metrics.jsonl`. `resumed_at` draws a dashed
+    line at the iteration where a run was resumed. Returns the axes.
+    """
+    if isinstance(records, (str, Path)):
+        records = read_metrics(records)
+    keys = [k for k in keys if any(k in r for r in records)] or list(keys)[:1]
+    plt = _plt()
+    if axes is None:
+        _, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+        axes = axes[0]
+    labels = {"loss": "total loss", "triplet_loss": "triplet loss", "ce_loss": "view CE (weighted)",
+              "nonzero_frac": "share of active triplets", "mean_dist": "mean distance", "lr": "learning rate"}
+    for ax, key in zip(axes, keys):
+        x, y = _series(records, key, x_key)
+        if len(y):
+            ax.plot(x, y, color="C0", alpha=0.3, lw=1, label="raw")
+            ax.plot(x, smooth_curve(y, smooth), color="C0", lw=2, label=f"smoothed ({smooth})")
+        if resumed_at is not None:
+            ax.axvline(resumed_at, color="C3", ls="--", lw=1, label=f"resumed at {resumed_at}")
+        ax.set_xlabel(x_key)
+        ax.set_ylabel(labels.get(key, key))
+        ax.set_title(labels.get(key, key))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    if title:
+        axes[0].figure.suptitle(title)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+class LiveCurves:
+    """A training callback that redraws `plot_training_curves` in place every `every` records.
+
+    Call it with one metrics record (a dict with "iteration", "loss", ...) per logged step;
+    `close()` draws the final state. In a notebook the figure updates in one output cell
+    (IPython display handles); elsewhere it only collects the records.
+    """
+
+    def __init__(self, keys=("loss", "triplet_loss", "nonzero_frac"), every: int = 5, smooth: float = 0.6,
+                 title: str | None = None):
+        self.keys, self.every, self.smooth, self.title = tuple(keys), max(1, int(every)), smooth, title
+        self.records: list[dict] = []
+        self._handle = None
+        self._fig = None
+
+    def __call__(self, record: Mapping) -> None:
+        self.records.append(dict(record))
+        if len(self.records) % self.every == 0:
+            self._draw()
+
+    def _draw(self):
+        plt = _plt()
+        if self._fig is None:
+            self._fig, axes = plt.subplots(1, len(self.keys), figsize=(4.2 * len(self.keys), 3.2), squeeze=False)
+            self._axes = axes[0]
+        for ax in self._axes:
+            ax.clear()
+        plot_training_curves(self.records, self.keys, self.smooth, axes=self._axes, title=self.title)
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython ships with the notebook extra
+            return
+        if get_ipython() is None:
+            return
+        if self._handle is None:
+            self._handle = display(self._fig, display_id=True)
+        else:
+            self._handle.update(self._fig)
+
+    def close(self):
+        """Draw the last state and release the figure (so it is not shown twice)."""
+        if self.records:
+            self._draw()
+        if self._fig is not None:
+            _plt().close(self._fig)
+
+
+# --------------------------------------------------------------------------------------
+# Triplet geometry
+# --------------------------------------------------------------------------------------
+def toy_embedding_2d(num_classes: int = 3, per_class: int = 4, spread: float = 0.35, seed: int = 0):
+    """A 2-D toy embedding: `num_classes` clusters on a unit circle, Gaussian spread.
+
+    Returns (points float32 [n, 2], labels int64 [n]), deterministic for a seed.
+    """
+    g = torch.Generator().manual_seed(seed)
+    angles = torch.arange(num_classes, dtype=torch.float32) * (2 * math.pi / num_classes)
+    centres = torch.stack([angles.cos(), angles.sin()], 1)  # [classes, 2]
+    labels = torch.arange(num_classes).repeat_interleave(per_class)  # [n]
+    points = centres[labels] + spread * torch.randn(len(labels), 2, generator=g)  # [n, 2]
+    return points, labels
+
+
+def triplet_zones(points, labels, anchor: int, positive: int, margin: float) -> np.ndarray:
+    """Where each point lies for the pair (anchor, positive), as strings [n].
+
+    "anchor" / "positive" for the pair; "same" for other points of the anchor's class;
+    for negatives with d = d(a, n) and dp = d(a, p): "hard" if d < dp, "semi-hard" if
+    dp <= d < dp + margin (both give a non-zero batch-all loss), "easy" otherwise.
+    """
+    x = torch.as_tensor(points, dtype=torch.float64)
+    y = torch.as_tensor(labels)
+    if x.ndim != 2 or len(y) != len(x):
+        raise ValueError(f"triplet_zones: expected points [n, d] and labels [n], got {tuple(x.shape)} and {tuple(y.shape)}")
+    if y[anchor] != y[positive] or anchor == positive:
+        raise ValueError("triplet_zones: positive must be another point of the anchor's class")
+    d = (x - x[anchor]).norm(dim=1)  # [n]
+    dp = float(d[positive])
+    zones = np.empty(len(x), dtype=object)
+    for i in range(len(x)):
+        if i == anchor:
+            zones[i] = "anchor"
+        elif i == positive:
+            zones[i] = "positive"
+        elif y[i] == y[anchor]:
+            zones[i] = "same"
+        elif d[i] < dp:
+            zones[i] = "hard"
+        elif d[i] < dp + margin:
+            zones[i] = "semi-hard"
+        else:
+            zones[i] = "easy"
+    return zones
+
+
+def plot_triplet_geometry(points, labels, anchor: int, positive: int, margin: float, ax=None,
+                          title: str | None = None):
+    """The triplet margin around one (anchor, positive) pair in a 2-D embedding.
+
+    Circles of radius d(a, p) and d(a, p) + margin around the anchor; negatives inside the
+    outer circle are active (hard: inside the inner circle, semi-hard: in the ring), those
+    outside contribute nothing. Colours = classes, marker edge = zone.
+    """
+    plt = _plt()
+    ax = _new_ax(ax, (5, 5))
+    x = np.asarray(torch.as_tensor(points, dtype=torch.float32))
+    y = np.asarray(torch.as_tensor(labels))
+    zones = triplet_zones(x, y, anchor, positive, margin)
+    a = x[anchor]
+    dp = float(np.linalg.norm(x[positive] - a))
+    ax.add_patch(plt.Circle(a, dp + margin, color="C3", alpha=0.08, lw=0))
+    ax.add_patch(plt.Circle(a, dp + margin, fill=False, color="C3", ls="--", lw=1.2))
+    ax.add_patch(plt.Circle(a, dp, fill=False, color="k", lw=1.2))
+    cmap = plt.get_cmap("tab10")
+    edge = {"hard": "red", "semi-hard": "orange", "easy": "none", "same": "none", "anchor": "k", "positive": "k"}
+    for cls in np.unique(y):
+        m = y == cls
+        ax.scatter(x[m, 0], x[m, 1], s=70, color=cmap(int(cls) % 10),
+                   edgecolors=[edge[z] for z in zones[m]], linewidths=2.2, zorder=3)
+        ax.scatter([], [], s=70, color=cmap(int(cls) % 10), label=f"subject {int(cls)}")
+    ax.scatter(*a, marker="*", s=320, color=cmap(int(y[anchor]) % 10), edgecolors="k", zorder=4)
+    ax.annotate("anchor", a, xytext=(6, 6), textcoords="offset points")
+    ax.annotate("positive", x[positive], xytext=(6, -12), textcoords="offset points")
+    ax.plot(*np.stack([a, x[positive]]).T, color="k", lw=1)
+    n_act = int(np.isin(zones, ["hard", "semi-hard"]).sum())
+    n_neg = int(np.isin(zones, ["hard", "semi-hard", "easy"]).sum())
+    for zone, colour in (("hard", "red"), ("semi-hard", "orange")):
+        ax.scatter([], [], s=70, facecolors="none", edgecolors=colour, linewidths=2.2, label=f"{zone} negative")
+    ax.plot([], [], color="k", lw=1.2, label="radius d(a, p)")
+    ax.plot([], [], color="C3", ls="--", lw=1.2, label=f"d(a, p) + margin {margin}")
+    ax.set_title(title or f"active negatives for this pair: {n_act} of {n_neg} (red/orange ring)")
+    ax.set_xlabel("embedding dim 1")
+    ax.set_ylabel("embedding dim 2")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+# --------------------------------------------------------------------------------------
+# Protocol results
+# --------------------------------------------------------------------------------------
+def plot_rank1_heatmaps(result: Mapping, conditions: Sequence[str] | None = None, axes=None,
+                        annot: bool = True, title: str | None = None, cmap: str = "viridis"):
+    """Seaborn heatmaps of the probe-view x gallery-view rank-1 matrices, one per condition.
+
+    `result` is a `casia_b_protocol` / `cross_view_protocol` dict (matrices in %). The
+    diagonal (identical views, excluded from the mean) is hatched. Sequential colour map
+    from 0 to 100 %.
+    """
+    import seaborn as sns
+
+    plt = _plt()
+    conditions = list(conditions or result["conditions"])
+    views = list(result["views"])
+    if axes is None:
+        _, axes = plt.subplots(1, len(conditions), figsize=(5.2 * len(conditions), 4.6), squeeze=False)
+        axes = axes[0]
+    for k, (ax, cond) in enumerate(zip(axes, conditions)):
+        mat = np.asarray(result["matrices"][cond], dtype=float)
+        sns.heatmap(mat, ax=ax, vmin=0, vmax=100, cmap=cmap, square=True, annot=annot and len(views) <= 14,
+                    fmt=".0f", annot_kws={"fontsize": 6}, xticklabels=views, yticklabels=views,
+                    cbar=k == len(conditions) - 1, cbar_kws={"label": "rank-1 (%)"})
+        for i in range(min(mat.shape)):
+            ax.add_patch(plt.Rectangle((i, i), 1, 1, fill=False, hatch="xx", edgecolor="0.35", lw=0))
+        mean = result["mean"][cond]
+        ax.set_title(f"{cond}: mean {mean:.1f} % (diagonal excluded)")
+        ax.set_xlabel("gallery view")
+        ax.set_ylabel("probe view")
+        ax.tick_params(labelsize=7)
+    if title:
+        axes[0].figure.suptitle(title)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_per_view_rank1(results: Mapping[str, Mapping], condition: str = "NM", ax=None):
+    """Per-probe-view rank-1 (row means without the diagonal) of several models, one line each.
+
+    results: name -> protocol result dict.
+    """
+    ax = _new_ax(ax, (6, 3.5))
+    for name, res in results.items():
+        ax.plot(res["views"], res["per_view"][condition], marker="o", label=f"{name} ({res['mean'][condition]:.1f})")
+    ax.set_xlabel("probe view (degrees)")
+    ax.set_ylabel("rank-1 (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{condition}: rank-1 per probe view (mean over the 10 other gallery views)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_cmc(curves: Mapping[str, Sequence[float]], ax=None, title: str = "CMC curve"):
+    """Cumulative match characteristic curves (percent matched within rank r), one per name."""
+    ax = _new_ax(ax, (5, 3.5))
+    for name, curve in curves.items():
+        c = np.asarray(curve, dtype=float)
+        ax.plot(np.arange(1, len(c) + 1), c, marker="o", ms=3, label=f"{name} (rank-1 {c[0]:.1f})")
+    ax.set_xlabel("rank r")
+    ax.set_ylabel("probes matched within rank r (%)")
+    ax.set_ylim(0, 101)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+# --------------------------------------------------------------------------------------
+# Embedding projection
+# --------------------------------------------------------------------------------------
+def pca_2d(x, dims: int = 2):
+    """Principal-component projection with torch only: [N, D] (or [N, C, P]) -> ([N, dims], explained).
+
+    Centres the data, takes the top right-singular vectors, fixes each component's sign so
+    that its largest-magnitude loading is positive (deterministic output), and returns the
+    projection (float32 numpy) and the share of variance each component explains.
+    """
+    t = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x).detach().double()
+    if t.ndim == 3:
+        t = t.flatten(1)  # [N, C*P]
+    if t.ndim != 2 or t.shape[0] < 2:
+        raise ValueError(f"pca_2d: expected [N, D] (or [N, C, P]) with N >= 2, got {tuple(t.shape)}")
+    t = t - t.mean(0, keepdim=True)
+    _, s, vh = torch.linalg.svd(t, full_matrices=False)  # vh: [k, D]
+    comps = vh[:dims]  # [dims, D]
+    sign = torch.sign(comps.gather(1, comps.abs().argmax(1, keepdim=True)))  # [dims, 1]
+    comps = comps * sign
+    var = s.pow(2)
+    explained = (var[:dims] / var.sum().clamp_min(1e-30)).numpy()
+    return (t @ comps.T).float().numpy(), explained
+
+
+def plot_embedding_projection(xy, labels, ax=None, title: str = "embedding projection",
+                              label_name: str = "subject", cmap: str | None = None, legend: bool = True,
+                              explained=None, continuous: bool | None = None):
+    """Scatter of a 2-D projection coloured by a label (subject, view, condition).
+
+    Discrete colours (tab10/tab20) for up to 20 labels; `continuous=True` (or numeric
+    labels with more than 12 values) gives a sequential colour map and a colour bar,
+    which suits ordered labels such as view angles.
+    """
+    plt = _plt()
+    ax = _new_ax(ax, (5, 4.5))
+    xy = np.asarray(xy)
+    labels = np.asarray(labels)
+    uniq = sorted(set(labels.tolist()), key=lambda v: (str(type(v)), v))
+    numeric = all(isinstance(u, (int, float, np.integer, np.floating)) or str(u).lstrip("-").isdigit() for u in uniq)
+    if continuous is None:
+        continuous = len(uniq) > 20 or (numeric and len(uniq) > 12)
+    if not continuous:
+        cm = plt.get_cmap(cmap or ("tab20" if len(uniq) > 10 else "tab10"))
+        for k, u in enumerate(uniq):
+            m = labels == u
+            ax.scatter(xy[m, 0], xy[m, 1], s=14, color=cm(k % cm.N), label=str(u), alpha=0.85)
+        if legend:
+            ax.legend(title=label_name, fontsize=7, title_fontsize=8, ncol=2 if len(uniq) > 10 else 1,
+                      loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=1.5)
+    else:
+        vals = np.asarray([float(v) for v in labels]) if numeric else np.unique(labels, return_inverse=True)[1]
+        sc = ax.scatter(xy[:, 0], xy[:, 1], s=14, c=vals, cmap=cmap or "viridis", alpha=0.85)
+        ax.figure.colorbar(sc, ax=ax, label=label_name)
+    if explained is not None:
+        ax.set_xlabel(f"PC 1 ({100 * explained[0]:.0f} % of variance)")
+        ax.set_ylabel(f"PC 2 ({100 * explained[1]:.0f} % of variance)")
+    else:
+        ax.set_xlabel("component 1")
+        ax.set_ylabel("component 2")
+    ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------------------
+# Comparisons and ablations
+# --------------------------------------------------------------------------------------
+def plot_condition_bars(table: Mapping[str, Mapping[str, float]], conditions: Sequence[str] = CONDITIONS,
+                        ax=None, title: str = "rank-1 per condition", hatch_names: Iterable[str] = (),
+                        ylabel: str = "rank-1 (%)"):
+    """Grouped bars: one group per condition, one bar per model (name -> {condition: %}).
+
+    Bars of models in `hatch_names` are hatched (e.g. numbers measured on another dataset).
+    Each bar is labelled with its value.
+    """
+    ax = _new_ax(ax, (max(6, 1.3 * len(table) + 3), 3.8))
+    names = list(table)
+    hatch_names = set(hatch_names)
+    width = 0.8 / max(1, len(names))
+    xs = np.arange(len(conditions))
+    for k, name in enumerate(names):
+        vals = [table[name].get(c, np.nan) for c in conditions]
+        bars = ax.bar(xs + (k - (len(names) - 1) / 2) * width, vals, width, label=name,
+                      hatch="//" if name in hatch_names else None, edgecolor="white" if name in hatch_names else None)
+        for b, v in zip(bars, vals):
+            if v is not None and np.isfinite(v):
+                ax.text(b.get_x() + b.get_width() / 2, v + 1, f"{v:.1f}", ha="center", va="bottom", fontsize=6.5,
+                        rotation=90 if len(names) > 4 else 0)
+    ax.set_xticks(xs)
+    ax.set_xticklabels(conditions)
+    ax.set_ylim(0, 115)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("probe condition")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def ablation_deltas(results: Mapping[str, Mapping[str, float]], reference: str = "full",
+                    conditions: Sequence[str] = CONDITIONS) -> dict:
+    """Rank-1 change of every variant against the reference model, per condition and mean.
+
+    results: variant -> {condition: rank-1 %}. Returns variant -> {condition: delta, "mean":
+    delta of the mean over `conditions`} (negative = the variant is worse, i.e. the removed
+    component helped).
+    """
+    if reference not in results:
+        raise ValueError(f"ablation_deltas: reference {reference!r} not among the variants {list(results)}")
+    ref = results[reference]
+    out = {}
+    for name, res in results.items():
+        if name == reference:
+            continue
+        missing = [c for c in conditions if c not in res or c not in ref]
+        if missing:
+            raise ValueError(f"ablation_deltas: variant {name!r} or {reference!r} lacks condition(s) {missing}")
+        d = {c: float(res[c]) - float(ref[c]) for c in conditions}
+        d["mean"] = float(np.mean([res[c] for c in conditions]) - np.mean([ref[c] for c in conditions]))
+        out[name] = d
+    return out
+
+
+def plot_ablation_bars(results: Mapping[str, Mapping[str, float]], reference: str = "full",
+                       conditions: Sequence[str] = CONDITIONS, axes=None, title: str | None = None):
+    """Two panels: rank-1 per condition for every variant, and the change against `reference`.
+
+    The change panel uses a diverging colour code (red: the variant lost accuracy, i.e. the
+    removed component helped; blue: it gained).
+    """
+    plt = _plt()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
+    plot_condition_bars(results, conditions, ax=axes[0], title="rank-1 per variant")
+    deltas = ablation_deltas(results, reference, conditions)
+    names = list(deltas)
+    cols = list(conditions) + ["mean"]
+    width = 0.8 / max(1, len(cols))
+    xs = np.arange(len(names))
+    for k, c in enumerate(cols):
+        vals = np.array([deltas[n][c] for n in names])
+        colors = np.where(vals < 0, "#c0392b", "#2e6fb5")
+        axes[1].bar(xs + (k - (len(cols) - 1) / 2) * width, vals, width, color=colors,
+                    alpha=0.35 + 0.65 * (k + 1) / len(cols), edgecolor="k", lw=0.5)
+        for x, v in zip(xs + (k - (len(cols) - 1) / 2) * width, vals):
+            axes[1].text(x, v + (0.3 if v >= 0 else -0.3), c, ha="center", va="bottom" if v >= 0 else "top", fontsize=6)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set_xticks(xs)
+    axes[1].set_xticklabels(names, fontsize=8)
+    axes[1].set_xlabel("variant")
+    axes[1].set_ylabel(f"rank-1 change vs {reference} (points)")
+    axes[1].set_title(f"change against {reference} (red: the removed part helped)")
+    axes[1].grid(axis="y", alpha=0.3)
+    if title:
+        axes[0].figure.suptitle(title)
+    axes[0].figure.tight_layout()
+    return axes
