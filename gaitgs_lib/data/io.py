@@ -1,0 +1,84 @@
+"""Read and write one silhouette sequence in OpenGait's `.pkl` format (protocols.md).
+
+OpenGait stores a pre-processed sequence as a plain pickle of a numpy array,
+`uint8 [T, H, W]` (T frames of H x W silhouettes, 0 background, 255 person), written
+with `pickle.dump(array, f)`, i.e. the default pickle protocol, which is 4 on
+Python 3.8-3.13. We pin protocol 4 so that our files are the same on every Python and
+readable by OpenGait's loader.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+PICKLE_PROTOCOL = 4
+
+
+def read_sequence(path: str | os.PathLike) -> np.ndarray:
+    """Load an OpenGait sequence file and return it as `uint8 [T, H, W]` (protocols.md).
+
+    Raises `FileNotFoundError` when the file is missing and `ValueError` naming the file
+    when it is not a readable pickle, does not hold a numpy array, or the array is not
+    a non-empty `uint8 [T, H, W]` stack of frames.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sequence file {path} does not exist")
+    try:
+        with open(path, "rb") as f:
+            obj = pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            ImportError, IndexError, KeyError, MemoryError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"{path}: not a readable pickle (truncated or corrupt?): {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(obj, np.ndarray):
+        raise ValueError(
+            f"{path}: expected a pickled numpy array uint8 [T, H, W], found {type(obj).__name__}"
+        )
+    if obj.ndim != 3:
+        raise ValueError(
+            f"{path}: expected a uint8 array [T, H, W] (3 dimensions), found shape {tuple(obj.shape)}"
+        )
+    if obj.dtype != np.uint8:
+        raise ValueError(f"{path}: expected dtype uint8 (0/255 silhouettes), found {obj.dtype}")
+    if obj.shape[0] == 0:
+        raise ValueError(f"{path}: the sequence has zero frames (shape {tuple(obj.shape)})")
+    if obj.shape[1] == 0 or obj.shape[2] == 0:
+        raise ValueError(f"{path}: frames have an empty side (shape {tuple(obj.shape)})")
+    return obj
+
+
+def write_sequence(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Write `uint8 [T, H, W]` as OpenGait does (a plain pickle), atomically; returns the path.
+
+    Parent folders are created. The array is written to a temporary file in the same
+    folder and moved into place with `os.replace`, so a reader never sees half a file.
+    """
+    path = Path(path)
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"write_sequence({path}): expected a numpy array, got {type(array).__name__}")
+    if array.ndim != 3 or array.dtype != np.uint8 or array.shape[0] == 0:
+        raise ValueError(
+            f"write_sequence({path}): expected a non-empty uint8 array [T, H, W], "
+            f"got dtype {array.dtype} shape {tuple(array.shape)}"
+        )
+    array = np.ascontiguousarray(array)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(array, f, protocol=PICKLE_PROTOCOL)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a dataset is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

@@ -1,0 +1,229 @@
+"""data/pretreat.py: the five per-frame steps of protocols.md, the batched sequence path, the raw-tree CLI."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gaitgs_lib.data.io import read_sequence
+from gaitgs_lib.data.pretreat import (
+    EMPTY,
+    NO_CENTRE,
+    cubic_resize,
+    main,
+    preprocess_frame,
+    preprocess_sequence,
+    pretreat,
+)
+
+
+def _rect(H=100, W=70, rows=(20, 84), cols=(30, 50)):
+    img = np.zeros((H, W), np.uint8)
+    img[rows[0]: rows[1], cols[0]: cols[1]] = 255
+    return img
+
+
+def _blobby(rng, H=100, W=70):
+    """A person-like union of ellipses, cropped top and bottom at random."""
+    yy, xx = np.mgrid[:H, :W]
+    img = np.zeros((H, W), np.uint8)
+    cx = W / 2 + rng.normal() * W * 0.1
+    top, bot = rng.integers(0, H // 5), H - rng.integers(0, H // 5)
+    for _ in range(6):
+        ey, ex = rng.uniform(top, bot), cx + rng.normal() * W * 0.08
+        ry, rx = rng.uniform(3, H / 4), rng.uniform(2, W / 6)
+        img[((yy - ey) / ry) ** 2 + ((xx - ex) / rx) ** 2 < 1] = 255
+    img[:top] = 0
+    img[bot:] = 0
+    return img
+
+
+# ---------------------------------------------------------------- resize kernel
+def test_cubic_resize_matches_torch_bicubic():
+    rng = np.random.default_rng(0)
+    for (H, W, oh, ow) in [(90, 70, 64, 49), (40, 30, 64, 48), (200, 150, 64, 37), (7, 9, 64, 100)]:
+        img = ((rng.random((H, W)) > 0.5) * 255).astype(np.uint8)
+        ours = cubic_resize(img, oh, ow)
+        ref = F.interpolate(torch.tensor(img, dtype=torch.float64)[None, None], size=(oh, ow),
+                            mode="bicubic", align_corners=False)[0, 0].numpy()
+        np.testing.assert_allclose(ours, ref, atol=1e-3)
+
+
+def test_cubic_resize_matches_opencv_inter_cubic_on_a_fixed_case():
+    # cv2.resize(img, (7, 9), interpolation=cv2.INTER_CUBIC), OpenCV 4.14, computed once
+    img = np.array([[241, 160, 175, 229, 148], [198, 213, 57, 14, 76], [72, 223, 233, 1, 127],
+                    [210, 33, 204, 30, 119], [209, 77, 87, 71, 184], [65, 253, 113, 122, 129]], np.uint8)
+    opencv = np.array([[252, 190, 151, 185, 243, 215, 147], [235, 214, 157, 100, 115, 119, 106],
+                       [170, 218, 192, 73, 0, 20, 84], [65, 174, 255, 208, 38, 26, 129],
+                       [130, 114, 167, 246, 66, 32, 130], [240, 88, 47, 184, 73, 60, 136],
+                       [238, 119, 48, 101, 61, 107, 189], [134, 164, 151, 89, 87, 128, 167],
+                       [36, 194, 251, 115, 117, 127, 124]])
+    ours = np.clip(np.floor(cubic_resize(img, 9, 7) + 0.5), 0, 255)
+    assert np.abs(ours - opencv).max() <= 1
+
+
+# ---------------------------------------------------------------- one frame
+def test_empty_frames_are_dropped_at_the_pixel_sum_threshold():
+    img = np.zeros((100, 70), np.uint8)
+    img[50, :39] = 255                       # 39 * 255 = 9945 <= 10000
+    assert preprocess_frame(img) is None
+    img[51, :40] = 255                       # now 79 * 255 > 10000
+    assert preprocess_frame(img) is not None
+    assert preprocess_frame(np.zeros((100, 70), np.uint8)) is None
+
+
+def test_crop_rows_and_identity_scale():
+    # rows 20..83 -> crop height 64 = size, width int(64 * 70 / 64) = 70: the resize is the identity
+    out = preprocess_frame(_rect())
+    assert out.shape == (64, 64) and out.dtype == np.uint8
+    assert out.any(axis=1).all()             # rows cropped exactly: every output row holds person
+    # 20 columns 30..49: mass median is column 40 -> window [8, 72): the bar lands on 22..41
+    cols = np.flatnonzero(out.any(axis=0))
+    assert cols.tolist() == list(range(22, 42))
+    assert set(np.unique(out)) == {0, 255}
+
+
+def test_centre_is_the_mass_median_not_the_bbox_centre():
+    img = _rect(cols=(40, 60))
+    img[20:84, 10:12] = 255                  # a thin bar far left: bbox centre 35, mass median 49
+    out = preprocess_frame(img)
+    cols = np.flatnonzero(out.any(axis=0))
+    assert cols.tolist() == list(range(23, 43))  # block 40..59 shifted by 49 - 32 = 17; the bar falls outside
+
+
+@pytest.mark.parametrize("cols, expect", [((0, 10), range(27, 37)), ((60, 70), range(27, 37))])
+def test_padding_at_the_border(cols, expect):
+    out = preprocess_frame(_rect(cols=cols))
+    assert np.flatnonzero(out.any(axis=0)).tolist() == list(expect)
+    assert out.shape == (64, 64)
+
+
+def test_centre_in_column_zero_is_skipped_like_opengait():
+    img = _rect(cols=(0, 1))                 # all mass in column 0: OpenGait's `if not x_center` skips it
+    assert preprocess_frame(img) is None
+
+
+def test_128_variant():
+    img = np.zeros((150, 140), np.uint8)
+    img[10:138, 60:80] = 255                 # crop height 128 -> width 140: identity scale
+    out = preprocess_frame(img, size=128)
+    assert out.shape == (128, 128)
+    assert np.flatnonzero(out.any(axis=0)).tolist() == list(range(54, 74))  # centre 70 -> window [6, 134)
+
+
+def test_resized_width_follows_the_crop_aspect():
+    img = _rect(rows=(0, 32), cols=(0, 70))  # 32 x 70 full block -> 64 x 140, centre 70
+    out = preprocess_frame(img)
+    assert (out == 255).all()
+
+
+def test_frame_type_errors():
+    with pytest.raises(ValueError, match="uint8 frame"):
+        preprocess_frame(np.zeros((10, 10), np.float32))
+    with pytest.raises(ValueError, match="uint8 frame"):
+        preprocess_frame(np.zeros((2, 10, 10), np.uint8))
+
+
+# ---------------------------------------------------------------- a sequence
+def test_sequence_equals_frame_by_frame_and_reports_drops():
+    rng = np.random.default_rng(1)
+    frames = np.stack([_blobby(rng) for _ in range(40)])
+    frames[[3, 17]] = 0
+    frames[25] = _rect(cols=(0, 1))          # no centre
+    out, report = preprocess_sequence(frames)
+    ref = [preprocess_frame(f) for f in frames]
+    np.testing.assert_array_equal(out, np.stack([r for r in ref if r is not None]))
+    assert report.frames_in == 40 and report.frames_kept == 37
+    assert report.dropped == {EMPTY: (3, 17), NO_CENTRE: (25,)}
+    assert "37/40 frames kept" in str(report)
+
+
+def test_sequence_of_mixed_shapes_keeps_order():
+    rng = np.random.default_rng(2)
+    frames = [_blobby(rng, 100, 70) if i % 3 else _blobby(rng, 240, 320) for i in range(12)]
+    out, report = preprocess_sequence(iter(frames), size=64)
+    ref = np.stack([preprocess_frame(f) for f in frames])
+    np.testing.assert_array_equal(out, ref)
+    assert report.frames_kept == 12
+
+
+def test_sequence_128_matches_frames():
+    rng = np.random.default_rng(3)
+    frames = np.stack([_blobby(rng, 240, 320) for _ in range(6)])
+    out, _ = preprocess_sequence(frames, size=128)
+    np.testing.assert_array_equal(out, np.stack([preprocess_frame(f, size=128) for f in frames]))
+
+
+def test_short_sequence_warns_and_empty_gives_zero_frames():
+    rng = np.random.default_rng(4)
+    with pytest.warns(UserWarning, match="only 3 frame"):
+        out, report = preprocess_sequence([_blobby(rng) for _ in range(3)])
+    assert out.shape == (3, 64, 64) and report.short
+    with pytest.warns(UserWarning, match="only 0 frame"):
+        out, report = preprocess_sequence(np.zeros((4, 50, 40), np.uint8))
+    assert out.shape == (0, 64, 64) and report.dropped == {EMPTY: (0, 1, 2, 3)}
+
+
+def test_sequence_input_errors():
+    with pytest.raises(ValueError, match=r"uint8 frames \[T, H, W\]"):
+        preprocess_sequence(np.zeros((4, 5), np.uint8))
+    with pytest.raises(ValueError, match="frame 1"):
+        preprocess_sequence([np.zeros((5, 5), np.uint8), np.zeros((5, 5), np.int32)])
+
+
+# ---------------------------------------------------------------- a raw tree
+def _write_png(path, img):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(path)
+
+
+def _raw_tree(root):
+    rng = np.random.default_rng(5)
+    for sid in ("001", "002"):
+        for view in ("000", "090"):
+            for i in range(6):
+                _write_png(root / sid / "nm-01" / view / f"{sid}-nm-01-{view}-{i + 1:03d}.png", _blobby(rng))
+    for i in range(3):  # a sequence of blank frames
+        _write_png(root / "002" / "bg-01" / "000" / f"002-bg-01-000-{i + 1:03d}.png", np.zeros((100, 70), np.uint8))
+    bad = root / "002" / "cl-01" / "000"
+    _write_png(bad / "002-cl-01-000-001.png", _blobby(rng))
+    (bad / "002-cl-01-000-002.png").write_bytes(b"\x89PNG broken")
+
+
+def test_pretreat_end_to_end(tmp_path):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    _raw_tree(raw)
+    report = pretreat(raw, out, progress=False)
+    assert len(report.written) == 4
+    assert set(report.skipped) == {"002/bg-01/000", "002/cl-01/000"}
+    assert "no frames left" in report.skipped["002/bg-01/000"]
+    assert "unreadable PNG 002-cl-01-000-002.png" in report.skipped["002/cl-01/000"]
+    seq = read_sequence(out / "001" / "nm-01" / "090" / "090.pkl")
+    assert seq.shape == (6, 64, 64) and seq.dtype == np.uint8
+    # frames are taken in file-name order and processed exactly as preprocess_frame does
+    from PIL import Image
+
+    pngs = sorted((raw / "001" / "nm-01" / "090").glob("*.png"))
+    ref = np.stack([preprocess_frame(np.asarray(Image.open(p).convert("L"))) for p in pngs])
+    np.testing.assert_array_equal(seq, ref)
+    # a second run leaves what exists alone unless asked to overwrite
+    again = pretreat(raw, out, progress=False)
+    assert len(again.existing) == 4 and not again.written
+    assert len(pretreat(raw, out, overwrite=True, progress=False).written) == 4
+
+
+def test_pretreat_cli_and_missing_root(tmp_path, capsys):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    _raw_tree(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([str(raw), str(out), "--size", "128"]) == 0
+    assert read_sequence(out / "002" / "nm-01" / "000" / "000.pkl").shape == (6, 128, 128)
+    assert "4 sequence(s) written" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        pretreat(tmp_path / "nowhere", out)
+    assert main([str(tmp_path / "nowhere"), str(out)]) == 1
+    assert "does not exist" in capsys.readouterr().err
