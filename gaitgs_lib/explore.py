@@ -22,6 +22,7 @@ __all__ = [
     "class_token_attention",
     "attention_keys",
     "mcm_attention_over_time",
+    "stride_signal",
 ]
 
 
@@ -187,3 +188,24 @@ def mcm_attention_over_time(attention: torch.Tensor, sample: int = 0) -> torch.T
     if attention.ndim != 4:
         raise ValueError(f"mcm_attention_over_time: expected MTB attention [n, c, s, p], got {tuple(attention.shape)}")
     return attention[sample].float().mean(0)  # [s, p]
+
+
+def stride_signal(frames, rows: float = 0.25) -> torch.Tensor:
+    """A gait-phase signal per frame: the horizontal extent of the silhouette's lowest `rows` fraction.
+
+    frames: `[s, h, w]` in [0, 1] (or uint8). For a side view this is the distance between the
+    feet: largest at double support (a heel strike), smallest at mid-stance, twice per stride.
+    Returns float `[s]` in pixels (first to last column with foreground, 0 for an empty band).
+    """
+    x = torch.as_tensor(np.asarray(frames) if not torch.is_tensor(frames) else frames)
+    if x.ndim != 3:
+        raise ValueError(f"stride_signal: expected silhouettes [s, h, w], got shape {tuple(x.shape)}")
+    if not 0 < rows <= 1:
+        raise ValueError(f"stride_signal: rows must be a fraction in (0, 1], got {rows}")
+    h = x.shape[1]
+    band = x[:, h - max(1, round(h * rows)):].float()  # [s, rows, w]
+    cols = band.amax(1) > (0.5 if not x.dtype == torch.uint8 else 127)  # [s, w]
+    idx = torch.arange(x.shape[2], dtype=torch.float32)
+    first = torch.where(cols, idx, torch.inf).amin(1)
+    last = torch.where(cols, idx, -torch.inf).amax(1)
+    return torch.where(cols.any(1), last - first + 1, torch.zeros(()))

@@ -126,3 +126,16 @@ def test_attention_keys_and_mcm_attention_from_a_forward_pass():
     assert m.shape == (9, 16) and bool(((m > 0) & (m < 1)).all())
     with pytest.raises(ValueError, match="branch must be"):
         ex.attention_keys(inter, "both")
+
+
+def test_stride_signal_measures_the_feet_band():
+    f = torch.zeros(3, 8, 10)
+    f[0, 6:, 2:5] = 1  # feet together: columns 2..4 -> 3
+    f[1, 7, 1] = 1
+    f[1, 6, 8] = 1  # feet apart: columns 1..8 -> 8
+    f[2, :4, :] = 1  # nothing in the bottom quarter -> 0
+    torch.testing.assert_close(ex.stride_signal(f), torch.tensor([3.0, 8.0, 0.0]))
+    u8 = (f * 255).to(torch.uint8).numpy()
+    torch.testing.assert_close(ex.stride_signal(u8), torch.tensor([3.0, 8.0, 0.0]))
+    with pytest.raises(ValueError, match="rows must be a fraction"):
+        ex.stride_signal(f, rows=0)

@@ -78,3 +78,11 @@ def test_plot_view_scores():
     _labelled(fig)
     with pytest.raises(ValueError, match="probabilities for 2 views"):
         vm.plot_view_scores(np.ones(3), ["a", "b"])
+
+
+def test_plot_class_token_attention_with_phase_signal():
+    fig = vm.plot_class_token_attention(torch.rand(3, 8, 6), torch.rand(3), signal=torch.tensor([1.0, 2.0, 3.0]))
+    twin = fig.axes[-1]
+    np.testing.assert_allclose(twin.get_lines()[0].get_ydata(), [1, 2, 3])
+    with pytest.raises(ValueError, match="signal"):
+        vm.plot_class_token_attention(torch.rand(3, 8, 6), torch.rand(3), signal=torch.ones(4))

@@ -11,6 +11,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 __all__ = [
     "show_heatmaps",
@@ -113,11 +114,13 @@ def _silhouette_strip(ax, frames, highlight: dict | None = None):
 
 def plot_class_token_attention(frames, weights, labels: Sequence[str] | None = None,
                                title: str = "What the class token looks at",
-                               ylabel: str = "attention to frame"):
+                               ylabel: str = "attention to frame", signal=None,
+                               signal_label: str = "gait phase signal", xlabel: str = "frame"):
     """The class token's attention to every frame, aligned under the silhouettes of those frames.
 
     frames: `[s, h, w]`; weights: `[s]` or `[k, s]` (e.g. per head or per layer) drawn as
-    grouped bars (`labels` names the k rows).
+    grouped bars (`labels` names the k rows). `signal` (`[s]`, e.g. `explore.stride_signal`)
+    is drawn as a black line on a second y axis, to read attention against the gait phase.
     """
     w = _np(weights)
     w = w[None] if w.ndim == 1 else w
@@ -137,10 +140,18 @@ def plot_class_token_attention(frames, weights, labels: Sequence[str] | None = N
     if k > 1 or labels is not None:
         ax.axhline(1.0 / (s + 1), color="k", lw=0.8, ls="--", label="uniform 1/(s+1)")
         ax.legend(fontsize=8, ncol=min(k + 1, 5), loc="upper right")
-    ax.set_xlabel("frame")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(-0.5, s - 0.5)
     ax.grid(axis="y", alpha=0.3)
+    if signal is not None:
+        sig = _np(signal)
+        if sig.shape != (s,):
+            raise ValueError(f"plot_class_token_attention: signal {sig.shape} must be [s={s}]")
+        twin = ax.twinx()
+        twin.plot(np.arange(s), sig, color="k", lw=1.2, marker=".", label=signal_label)
+        twin.set_ylabel(signal_label)
+        twin.legend(fontsize=8, loc="upper left")
     return fig
 
 
@@ -157,6 +168,8 @@ def plot_parameter_bars(counts: dict, title: str = "Trainable parameters per blo
     if log:
         ax.set_xscale("log")
     ax.set_xlim(right=values.max() * (3 if log else 1.18))
+    if not log and values.max() >= 1e6:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e6:g} M"))
     ax.set_xlabel("parameters" + (" (log scale)" if log else ""))
     ax.set_title(f"{title} (total {int(values.sum()):,})")
     return fig
