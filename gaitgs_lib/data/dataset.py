@@ -1,0 +1,192 @@
+"""A dataset in OpenGait's layout (protocols.md, "Preprocessing" and "Partition files").
+
+On disk: `<root>/<sid>/<type>/<view>/<view>.pkl` (uint8 `[T, H, W]`, 0/255) and
+`<root>/partition.json` (`{"TRAIN_SET": [...], "TEST_SET": [...]}`). At load time
+`int(W // 64) * 10` columns are cut from each side (64x64 -> 64x44, 128x128 -> 128x88)
+and values are divided by 255, as OpenGait does.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .io import read_sequence
+
+SPLITS = ("train", "test", "all")
+
+
+def load_partition(path: str | os.PathLike) -> dict:
+    """Read a partition JSON -> `{"train": [sid, ...], "test": [sid, ...]}` (ids as strings)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"partition file {path} does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    return _partition_from_mapping(data, str(path))
+
+
+def _partition_from_mapping(data, where: str) -> dict:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a JSON object {{\"TRAIN_SET\": [...], \"TEST_SET\": [...]}}, "
+                         f"found {type(data).__name__}")
+    keys = {"train": "TRAIN_SET", "test": "TEST_SET"}
+    if all(k in data for k in keys):  # already in our form
+        keys = {"train": "train", "test": "test"}
+    missing = [v for v in keys.values() if v not in data]
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {missing}; expected TRAIN_SET and TEST_SET "
+                         f"(found {sorted(data)})")
+    out = {}
+    for split, key in keys.items():
+        ids = data[key]
+        if not isinstance(ids, list):
+            raise ValueError(f"{where}: {key} must be a list of subject ids, found {type(ids).__name__}")
+        out[split] = [str(i) for i in ids]
+    return out
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """Who, in which condition, from which view, and where the sequence is stored."""
+
+    sid: str
+    type: str
+    view: str
+    path: str
+
+
+class GaitDataset(torch.utils.data.Dataset):
+    """Sequences of `<root>/<sid>/<type>/<view>/*.pkl`, one split of a partition (protocols.md).
+
+    `ds[i] -> (frames float32 [T, h, w] in [0, 1], SequenceInfo)`. Aligned lists `infos`,
+    `sids`, `types`, `views`, `labels`; `subjects` (sorted) and `label_of` (sid -> int);
+    `view_names` (sorted) and `view_label_of` (view -> int) for the view classifier.
+
+    partition: a path, a dict (`load_partition`'s or the JSON's form), or None for
+        `<root>/partition.json` when present (`split="all"` needs none).
+    cache: keep each sequence in memory (uint8, after the side cut) once read. With
+        DataLoader workers every worker holds its own cache.
+    side_cut: cut `int(W // 64) * 10` columns from each side.
+    subjects: optionally keep only these subject ids (e.g. a quick-mode subset).
+    size: optional `(h, w)` to shrink frames at load time by area averaging
+        (`F.interpolate(mode="area")`; 64x44 -> 32x22 is exactly a 2x2 average).
+    """
+
+    def __init__(self, root, partition=None, split: str = "train", cache: bool = True,
+                 side_cut: bool = True, subjects: Iterable[str] | None = None,
+                 size: tuple[int, int] | None = None):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"dataset root {self.root} does not exist")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.split, self.cache, self.side_cut = split, cache, side_cut
+        self.size = None if size is None else (int(size[0]), int(size[1]))
+
+        infos = self._index()
+        on_disk = sorted({i.sid for i in infos})
+        wanted = self._split_subjects(partition, split, on_disk)
+        if subjects is not None:
+            keep = {str(s) for s in subjects}
+            wanted = [s for s in wanted if s in keep] if wanted is not None else sorted(keep & set(on_disk))
+        if wanted is not None:
+            wanted_set = set(wanted)
+            infos = [i for i in infos if i.sid in wanted_set]
+        if not infos:
+            raise ValueError(f"split {split!r} of {self.root} holds no sequence "
+                             f"(subjects on disk: {_short(on_disk)})")
+        self.infos: list[SequenceInfo] = infos
+        self.sids = [i.sid for i in infos]
+        self.types = [i.type for i in infos]
+        self.views = [i.view for i in infos]
+        self.subjects = sorted(set(self.sids))
+        self.label_of = {s: n for n, s in enumerate(self.subjects)}
+        self.labels = [self.label_of[s] for s in self.sids]
+        self.view_names = sorted(set(self.views))
+        self.view_label_of = {v: n for n, v in enumerate(self.view_names)}
+        self._cache: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ indexing
+    def _index(self) -> list[SequenceInfo]:
+        infos = []
+        for view_dir in sorted(p for p in self.root.glob("*/*/*") if p.is_dir()):
+            pkls = sorted(view_dir.glob("*.pkl"))
+            if not pkls:
+                continue
+            if len(pkls) > 1:
+                own = view_dir / f"{view_dir.name}.pkl"
+                if not own.is_file():
+                    raise ValueError(f"{view_dir}: several .pkl files {[p.name for p in pkls]}; expected "
+                                     f"one sequence per folder, named {view_dir.name}.pkl")
+                pkls = [own]
+            sid, typ, view = view_dir.relative_to(self.root).parts
+            infos.append(SequenceInfo(sid, typ, view, str(pkls[0])))
+        if not infos:
+            raise ValueError(f"no sequences found under {self.root} "
+                             f"(expected <root>/<sid>/<type>/<view>/<view>.pkl)")
+        return infos
+
+    def _split_subjects(self, partition, split, on_disk) -> list[str] | None:
+        if partition is None:
+            default = self.root / "partition.json"
+            if default.is_file():
+                partition = default
+            elif split == "all":
+                return None
+            else:
+                raise ValueError(f"split {split!r} needs a partition: none given and {default} does not exist "
+                                 f"(use split='all' for every subject)")
+        if isinstance(partition, (str, os.PathLike)):
+            partition = load_partition(partition)
+        else:
+            partition = _partition_from_mapping(partition, "partition")
+        wanted = partition["train"] + partition["test"] if split == "all" else partition[split]
+        absent = sorted(set(wanted) - set(on_disk))
+        if absent:
+            warnings.warn(f"{len(absent)} subject(s) of the {split!r} partition are not under {self.root}, "
+                          f"continuing without them: {_short(absent)}", stacklevel=3)
+        return [s for s in wanted if s in set(on_disk)]
+
+    # ------------------------------------------------------------------ loading
+    def _frames_uint8(self, index: int) -> np.ndarray:
+        if index in self._cache:
+            return self._cache[index]
+        seq = read_sequence(self.infos[index].path)              # uint8 [T, H, W]
+        if self.side_cut:
+            cut = int(seq.shape[2] // 64) * 10
+            if cut and 2 * cut < seq.shape[2]:
+                seq = np.ascontiguousarray(seq[:, :, cut: seq.shape[2] - cut])  # [T, H, W - 2 cut]
+        if self.cache:
+            self._cache[index] = seq
+        return seq
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def __getitem__(self, index: int):
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self)} sequences")
+        index = index % len(self)
+        frames = torch.from_numpy(self._frames_uint8(index)).float().div_(255.0)  # [T, h, w]
+        if self.size is not None and tuple(frames.shape[1:]) != self.size:
+            frames = F.interpolate(frames[:, None], size=self.size, mode="area")[:, 0]  # [T, *size]
+        return frames, self.infos[index]
+
+    def __repr__(self) -> str:
+        return (f"GaitDataset({str(self.root)!r}, split={self.split!r}: {len(self)} sequences, "
+                f"{len(self.subjects)} subjects, {len(set(self.types))} types, {len(self.view_names)} views)")
+
+
+def _short(items, n: int = 10) -> str:
+    items = list(items)
+    return ", ".join(items[:n]) + (f", ... ({len(items)} in all)" if len(items) > n else "")
