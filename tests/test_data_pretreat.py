@@ -188,6 +188,8 @@ def _raw_tree(root):
                 _write_png(root / sid / "nm-01" / view / f"{sid}-nm-01-{view}-{i + 1:03d}.png", _blobby(rng))
     for i in range(3):  # a sequence of blank frames
         _write_png(root / "002" / "bg-01" / "000" / f"002-bg-01-000-{i + 1:03d}.png", np.zeros((100, 70), np.uint8))
+    for i in range(3):  # a short sequence: written, and listed in the report
+        _write_png(root / "001" / "nm-02" / "000" / f"001-nm-02-000-{i + 1:03d}.png", _blobby(rng))
     bad = root / "002" / "cl-01" / "000"
     _write_png(bad / "002-cl-01-000-001.png", _blobby(rng))
     (bad / "002-cl-01-000-002.png").write_bytes(b"\x89PNG broken")
@@ -197,7 +199,8 @@ def test_pretreat_end_to_end(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
     _raw_tree(raw)
     report = pretreat(raw, out, progress=False)
-    assert len(report.written) == 4
+    assert len(report.written) == 5 and report.short == ["001/nm-02/000"]
+    assert report.frames_in == 6 * 4 + 3 + 3 and report.frames_kept == 6 * 4 + 3
     assert set(report.skipped) == {"002/bg-01/000", "002/cl-01/000"}
     assert "no frames left" in report.skipped["002/bg-01/000"]
     assert "unreadable PNG 002-cl-01-000-002.png" in report.skipped["002/cl-01/000"]
@@ -211,8 +214,14 @@ def test_pretreat_end_to_end(tmp_path):
     np.testing.assert_array_equal(seq, ref)
     # a second run leaves what exists alone unless asked to overwrite
     again = pretreat(raw, out, progress=False)
-    assert len(again.existing) == 4 and not again.written
-    assert len(pretreat(raw, out, overwrite=True, progress=False).written) == 4
+    assert len(again.existing) == 5 and not again.written
+    assert len(pretreat(raw, out, overwrite=True, progress=False).written) == 5
+    # several processes give the same files
+    par = pretreat(raw, tmp_path / "par", progress=False, workers=2)
+    assert sorted(p.relative_to(tmp_path / "par") for p in par.written) == sorted(
+        p.relative_to(out) for p in report.written)
+    for p in report.written:
+        assert (tmp_path / "par" / p.relative_to(out)).read_bytes() == p.read_bytes()
 
 
 def test_pretreat_cli_and_missing_root(tmp_path, capsys):
@@ -222,7 +231,7 @@ def test_pretreat_cli_and_missing_root(tmp_path, capsys):
         warnings.simplefilter("ignore")
         assert main([str(raw), str(out), "--size", "128"]) == 0
     assert read_sequence(out / "002" / "nm-01" / "000" / "000.pkl").shape == (6, 128, 128)
-    assert "4 sequence(s) written" in capsys.readouterr().out
+    assert "5 sequence(s) written" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="does not exist"):
         pretreat(tmp_path / "nowhere", out)
     assert main([str(tmp_path / "nowhere"), str(out)]) == 1

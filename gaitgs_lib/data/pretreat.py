@@ -304,14 +304,44 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(im.convert("L"), dtype=np.uint8)
 
 
+def _pretreat_one(job):
+    """One raw sequence folder -> (key, outcome, detail, frames_in, frames_kept).
+
+    outcome: "written" (detail: output path), "existing" (detail: output path),
+    "skipped" (detail: the reason); "short" is added to "written" as "written-short".
+    """
+    seq_dir, raw_root, out_root, size, overwrite = job
+    rel = seq_dir.relative_to(raw_root)
+    key = "/".join(rel.parts)
+    dst = out_root / rel / f"{seq_dir.name}.pkl"
+    if dst.exists() and not overwrite:
+        return key, "existing", dst, 0, 0
+    pngs = sorted(p for p in seq_dir.iterdir() if p.suffix.lower() == ".png" and p.is_file())
+    if not pngs:
+        return key, "skipped", "no PNG frames", 0, 0
+    frames = []
+    for png in pngs:
+        try:
+            frames.append(_read_png(png))
+        except Exception as exc:  # Pillow raises several types for broken files
+            return key, "skipped", f"unreadable PNG {png.name}: {type(exc).__name__}: {exc}", 0, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short sequences are listed in the report instead
+        seq, rep = preprocess_sequence(frames, size=size)
+    if rep.frames_kept == 0:
+        return key, "skipped", f"no frames left ({rep})", rep.frames_in, 0
+    write_sequence(dst, seq)
+    return key, "written-short" if rep.short else "written", dst, rep.frames_in, rep.frames_kept
+
+
 def pretreat(raw_root, out_root, size: int = 64, overwrite: bool = False,
-             progress: bool = True) -> PretreatReport:
+             progress: bool = True, workers: int = 0) -> PretreatReport:
     """Raw CASIA-B layout `<raw>/<sid>/<type>/<view>/*.png` -> `<out>/<sid>/<type>/<view>/<view>.pkl`.
 
     Frames are read in file-name order (Pillow, converted to grey), pre-processed with
     `preprocess_sequence` and written atomically. A sequence is skipped (and reported)
     when a PNG cannot be read or no frame survives; existing outputs are kept unless
-    `overwrite`.
+    `overwrite`. `workers > 1` spreads the sequences over that many processes.
     """
     from tqdm.auto import tqdm
 
@@ -322,48 +352,39 @@ def pretreat(raw_root, out_root, size: int = 64, overwrite: bool = False,
     seq_dirs = sorted(p for p in raw_root.glob("*/*/*") if p.is_dir())
     if not seq_dirs:
         raise ValueError(f"no sequence folders under {raw_root} (expected <root>/<sid>/<type>/<view>/*.png)")
+    jobs = [(d, raw_root, out_root, size, overwrite) for d in seq_dirs]
+    bar = tqdm(total=len(jobs), desc="pretreat", unit="seq", disable=not progress)
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            results = []
+            for result in pool.map(_pretreat_one, jobs, chunksize=8):
+                results.append(result)
+                bar.update()
+    else:
+        results = []
+        for job in jobs:
+            results.append(_pretreat_one(job))
+            bar.update()
+    bar.close()
     report = PretreatReport()
-    for seq_dir in tqdm(seq_dirs, desc="pretreat", unit="seq", disable=not progress):
-        key = "/".join(seq_dir.relative_to(raw_root).parts)
-        dst = out_root / seq_dir.relative_to(raw_root) / f"{seq_dir.name}.pkl"
-        if dst.exists() and not overwrite:
-            report.existing.append(dst)
-            continue
-        pngs = sorted(p for p in seq_dir.iterdir() if p.suffix.lower() == ".png" and p.is_file())
-        if not pngs:
-            report.skipped[key] = "no PNG frames"
-            continue
-        try:
-            frames = [_read_png(p) for p in pngs]
-        except Exception as exc:  # Pillow raises several types for broken files
-            bad = next((p for p in pngs if not _readable(p)), pngs[0])
-            report.skipped[key] = f"unreadable PNG {bad.name}: {type(exc).__name__}: {exc}"
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # short sequences are listed in the report instead
-            seq, rep = preprocess_sequence(frames, size=size)
-        report.frames_in += rep.frames_in
-        report.frames_kept += rep.frames_kept
-        if rep.frames_kept == 0:
-            report.skipped[key] = f"no frames left ({rep})"
-            continue
-        if rep.short:
-            report.short.append(key)
-        write_sequence(dst, seq)
-        report.written.append(dst)
+    for key, outcome, detail, n_in, n_kept in results:
+        report.frames_in += n_in
+        report.frames_kept += n_kept
+        if outcome == "existing":
+            report.existing.append(detail)
+        elif outcome == "skipped":
+            report.skipped[key] = detail
+        else:
+            report.written.append(detail)
+            if outcome == "written-short":
+                report.short.append(key)
     return report
 
 
-def _readable(path: Path) -> bool:
-    try:
-        _read_png(path)
-        return True
-    except Exception:
-        return False
-
-
 def main(argv=None) -> int:
-    """CLI: `python -m gaitgs_lib pretreat RAW OUT [--size 64|128] [--overwrite]`."""
+    """CLI: `python -m gaitgs_lib pretreat RAW OUT [--size 64|128] [--overwrite] [--workers N]`."""
     parser = argparse.ArgumentParser(
         prog="python -m gaitgs_lib pretreat",
         description="Raw CASIA-B-style silhouettes <RAW>/<sid>/<type>/<view>/*.png -> "
@@ -372,9 +393,10 @@ def main(argv=None) -> int:
     parser.add_argument("out", help="output root")
     parser.add_argument("--size", type=int, choices=(64, 128), default=64, help="output frame side (default 64)")
     parser.add_argument("--overwrite", action="store_true", help="rewrite sequences already present in OUT")
+    parser.add_argument("--workers", type=int, default=0, help="processes to use (default: this one)")
     args = parser.parse_args(argv)
     try:
-        report = pretreat(args.raw, args.out, size=args.size, overwrite=args.overwrite)
+        report = pretreat(args.raw, args.out, size=args.size, overwrite=args.overwrite, workers=args.workers)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
