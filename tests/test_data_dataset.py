@@ -157,3 +157,15 @@ def test_corrupt_file_is_named_on_access(tmp_path):
     ds = GaitDataset(root)
     with pytest.raises(ValueError, match="000.pkl"):
         ds[ds.infos.index(next(i for i in ds.infos if i.path == str(bad)))]
+
+
+def test_several_pkl_files_in_one_folder(tmp_path):
+    root = _make(tmp_path)
+    folder = root / "001" / "nm-01" / "000"
+    write_sequence(folder / "extra.pkl", np.zeros((2, 64, 64), np.uint8))
+    ds = GaitDataset(root)  # the folder's own <view>.pkl is the sequence
+    assert sum(i.path.endswith("extra.pkl") for i in ds.infos) == 0 and len(ds) == 8
+    (folder / "000.pkl").unlink()
+    with pytest.raises(ValueError, match="expected one sequence per folder, named 000.pkl"):
+        write_sequence(folder / "other.pkl", np.zeros((2, 64, 64), np.uint8))
+        GaitDataset(root)

@@ -93,16 +93,16 @@ class GaitDataset(torch.utils.data.Dataset):
         self.split, self.cache, self.side_cut = split, cache, side_cut
         self.size = None if size is None else (int(size[0]), int(size[1]))
 
-        infos = self._index()
-        on_disk = sorted({i.sid for i in infos})
+        on_disk = _subdirs(self.root)                               # subject folders
         wanted = self._split_subjects(partition, split, on_disk)
         if subjects is not None:
             keep = {str(s) for s in subjects}
-            wanted = [s for s in wanted if s in keep] if wanted is not None else sorted(keep & set(on_disk))
-        if wanted is not None:
-            wanted_set = set(wanted)
-            infos = [i for i in infos if i.sid in wanted_set]
+            wanted = [s for s in (on_disk if wanted is None else wanted) if s in keep]
+        infos = self._index(on_disk if wanted is None else sorted(set(wanted)))
         if not infos:
+            if wanted is None:
+                raise ValueError(f"no sequences found under {self.root} "
+                                 f"(expected <root>/<sid>/<type>/<view>/<view>.pkl)")
             raise ValueError(f"split {split!r} of {self.root} holds no sequence "
                              f"(subjects on disk: {_short(on_disk)})")
         self.infos: list[SequenceInfo] = infos
@@ -117,23 +117,21 @@ class GaitDataset(torch.utils.data.Dataset):
         self._cache: dict[int, np.ndarray] = {}
 
     # ------------------------------------------------------------------ indexing
-    def _index(self) -> list[SequenceInfo]:
+    def _index(self, sids) -> list[SequenceInfo]:
         infos = []
-        for view_dir in sorted(p for p in self.root.glob("*/*/*") if p.is_dir()):
-            pkls = sorted(view_dir.glob("*.pkl"))
-            if not pkls:
-                continue
-            if len(pkls) > 1:
-                own = view_dir / f"{view_dir.name}.pkl"
-                if not own.is_file():
-                    raise ValueError(f"{view_dir}: several .pkl files {[p.name for p in pkls]}; expected "
-                                     f"one sequence per folder, named {view_dir.name}.pkl")
-                pkls = [own]
-            sid, typ, view = view_dir.relative_to(self.root).parts
-            infos.append(SequenceInfo(sid, typ, view, str(pkls[0])))
-        if not infos:
-            raise ValueError(f"no sequences found under {self.root} "
-                             f"(expected <root>/<sid>/<type>/<view>/<view>.pkl)")
+        for sid in sids:
+            for typ in _subdirs(self.root / sid):
+                for view in _subdirs(self.root / sid / typ):
+                    folder = self.root / sid / typ / view
+                    pkls = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".pkl") and e.is_file())
+                    if not pkls:
+                        continue
+                    if len(pkls) > 1:
+                        if f"{view}.pkl" not in pkls:
+                            raise ValueError(f"{folder}: several .pkl files {pkls}; expected one sequence "
+                                             f"per folder, named {view}.pkl")
+                        pkls = [f"{view}.pkl"]
+                    infos.append(SequenceInfo(sid, typ, view, str(folder / pkls[0])))
         return infos
 
     def _split_subjects(self, partition, split, on_disk) -> list[str] | None:
@@ -151,11 +149,12 @@ class GaitDataset(torch.utils.data.Dataset):
         else:
             partition = _partition_from_mapping(partition, "partition")
         wanted = partition["train"] + partition["test"] if split == "all" else partition[split]
-        absent = sorted(set(wanted) - set(on_disk))
+        present = set(on_disk)
+        absent = sorted(set(wanted) - present)
         if absent:
             warnings.warn(f"{len(absent)} subject(s) of the {split!r} partition are not under {self.root}, "
                           f"continuing without them: {_short(absent)}", stacklevel=3)
-        return [s for s in wanted if s in set(on_disk)]
+        return [s for s in wanted if s in present]
 
     # ------------------------------------------------------------------ loading
     def _frames_uint8(self, index: int) -> np.ndarray:
@@ -185,6 +184,13 @@ class GaitDataset(torch.utils.data.Dataset):
     def __repr__(self) -> str:
         return (f"GaitDataset({str(self.root)!r}, split={self.split!r}: {len(self)} sequences, "
                 f"{len(self.subjects)} subjects, {len(set(self.types))} types, {len(self.view_names)} views)")
+
+
+def _subdirs(path: Path) -> list[str]:
+    """Sorted names of the visible sub-folders of `path` ([] if it is not a folder)."""
+    if not path.is_dir():
+        return []
+    return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
 
 
 def _short(items, n: int = 10) -> str:

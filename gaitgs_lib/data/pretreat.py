@@ -107,7 +107,7 @@ def cubic_resize(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
-    """Round half up and clip to 0..255, as OpenCV's saturating cast does."""
+    """Round half up and clip to 0..255, as OpenCV's fixed-point saturating cast does."""
     return np.clip(np.floor(x + 0.5), 0.0, 255.0).astype(np.uint8)
 
 
