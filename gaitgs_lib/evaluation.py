@@ -457,7 +457,11 @@ def evaluate_checkpoint(checkpoint, data, protocol: str, preset=None, fmt: str =
     if len(ds) == 0:
         raise ValueError(f"{data}: the test split has no sequences (check partition.json's TEST_SET)")
     emb = extract_embeddings(model, ds, device=device, batch_size=batch_size, progress=progress)
-    result = run_protocol(protocol, emb, metric)
+    try:
+        result = run_protocol(protocol, emb, metric)
+    except ValueError as err:
+        raise ValueError(f"{data} (test split: {len(ds)} sequences of {len(ds.subjects)} subjects) "
+                         f"cannot be evaluated with {protocol}: {err}") from err
     result["checkpoint"] = str(checkpoint)
     result["data"] = str(data)
     result["preset"] = model.cfg.name

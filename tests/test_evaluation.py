@@ -133,3 +133,77 @@ def test_save_result_json_roundtrip(tmp_path):
     assert back["mean"]["NM"] == 50 and back["matrices"]["CL"] == [[50, 50], [50, 50]]
     assert back["views"] == ["000", "018"]
     assert [p.name for p in path.parent.iterdir()] == ["result.json"]  # no temp file left
+
+
+# ---------------------------------------------------------------------- embeddings + CLI
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A fake dataset (2 test subjects x 10 types x 3 views) and an untrained tiny checkpoint."""
+    from test_training import make_fake_dataset
+
+    from gaitgs_lib.config import get_config
+    from gaitgs_lib.modeling.gaitgs import GaitGS
+
+    tmp = tmp_path_factory.mktemp("evalcli")
+    root = make_fake_dataset(tmp / "data")
+    torch.manual_seed(0)
+    cfg = get_config("tiny")
+    path = tmp / "tiny.pt"
+    torch.save({"model": GaitGS(cfg).state_dict(), "config": cfg.to_dict(), "preset": "tiny", "iteration": 0}, path)
+    return root, path
+
+
+def test_extract_embeddings_order_batching_and_eval_mode(tiny_checkpoint):
+    from gaitgs_lib.data.dataset import GaitDataset
+    from gaitgs_lib.evaluation import extract_embeddings
+    from gaitgs_lib.training import load_trained_model
+
+    root, path = tiny_checkpoint
+    model, _ = load_trained_model(path)
+    model.train()  # extract_embeddings switches to eval and back
+    ds = GaitDataset(root, split="test", size=(32, 22), subjects=["005"])
+    one = extract_embeddings(model, ds, progress=False)
+    assert model.training
+    assert one["embeddings"].shape == (len(ds), 64, 32) and one["embeddings"].dtype == torch.float32
+    assert one["sids"] == ds.sids and one["types"] == ds.types and one["views"] == ds.views
+    batched = extract_embeddings(model, ds, batch_size=4, progress=False)
+    torch.testing.assert_close(batched["embeddings"], one["embeddings"], atol=1e-4, rtol=1e-4)
+    # one sequence alone, every frame (no dropout in eval mode: the same numbers again)
+    frames, _ = ds[3]
+    with torch.no_grad():
+        alone = model.eval()(frames[None])["embeddings"][0]
+    torch.testing.assert_close(one["embeddings"][3], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_evaluate_cli(tiny_checkpoint, tmp_path, capsys):
+    from gaitgs_lib.evaluation import main
+
+    root, path = tiny_checkpoint
+    out = tmp_path / "result.json"
+    argv = ["--checkpoint", str(path), "--data", str(root), "--no-progress"]
+    assert main(argv + ["--protocol", "casia-b", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split() == ["000", "090", "180", "mean"]
+    assert [line.split()[0] for line in printed.splitlines()[1:4]] == ["NM", "BG", "CL"]
+    result = json.loads(out.read_text())
+    assert result["preset"] == "tiny" and np.asarray(result["matrices"]["NM"]).shape == (3, 3)
+    assert main(argv + ["--protocol", "retrieval"]) == 0
+    assert "mAP" in capsys.readouterr().out
+    assert main(argv + ["--protocol", "gait3d"]) == 2
+    assert "valid protocols: casia-b, ou-mvlp, ou-mvlp-excl, retrieval" in capsys.readouterr().err
+    assert main(argv + ["--protocol", "casia-b", "--preset", "paper"]) == 2
+    assert "trained with preset 'tiny'" in capsys.readouterr().err
+    # OU-MVLP on CASIA-B-style data: no gallery of type 01
+    assert main(argv + ["--protocol", "ou-mvlp"]) == 2
+    err = capsys.readouterr().err
+    assert "test split" in err and "no gallery sequences of types ['01']" in err
+    assert main(["--checkpoint", str(tmp_path / "none.pt"), "--data", str(root), "--protocol", "casia-b"]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
