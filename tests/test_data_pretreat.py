@@ -131,6 +131,8 @@ def test_sequence_equals_frame_by_frame_and_reports_drops():
     frames = np.stack([_blobby(rng) for _ in range(40)])
     frames[[3, 17]] = 0
     frames[25] = _rect(cols=(0, 1))          # no centre
+    frames[30, [0, 99], 35] = 255            # crop height 100: vertical taps at exact halves, ties likely
+    frames[31] = _rect(rows=(0, 100), cols=(20, 41))
     out, report = preprocess_sequence(frames)
     ref = [preprocess_frame(f) for f in frames]
     np.testing.assert_array_equal(out, np.stack([r for r in ref if r is not None]))
@@ -146,6 +148,13 @@ def test_sequence_of_mixed_shapes_keeps_order():
     ref = np.stack([preprocess_frame(f) for f in frames])
     np.testing.assert_array_equal(out, ref)
     assert report.frames_kept == 12
+
+
+def test_sequence_accepts_a_tensor():
+    rng = np.random.default_rng(6)
+    frames = np.stack([_blobby(rng) for _ in range(5)])
+    out, _ = preprocess_sequence(torch.from_numpy(frames))
+    np.testing.assert_array_equal(out, preprocess_sequence(frames)[0])
 
 
 def test_sequence_128_matches_frames():

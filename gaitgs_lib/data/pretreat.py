@@ -180,6 +180,8 @@ class SequenceReport:
 
 def _as_stack(frames) -> np.ndarray | list:
     """uint8 [T, H, W] when all frames share one shape, else the list of frames."""
+    if not isinstance(frames, np.ndarray) and getattr(frames, "ndim", None) == 3 and hasattr(frames, "__array__"):
+        frames = np.asarray(frames)  # e.g. a CPU torch tensor [T, H, W]
     if isinstance(frames, np.ndarray):
         if frames.ndim != 3 or frames.dtype != np.uint8:
             raise ValueError(f"preprocess_sequence: expected uint8 frames [T, H, W], got dtype "
