@@ -23,6 +23,9 @@ __all__ = [
     "attention_keys",
     "mcm_attention_over_time",
     "stride_signal",
+    "sequence_index",
+    "gallery_indices",
+    "span_ranks",
 ]
 
 
@@ -209,3 +212,41 @@ def stride_signal(frames, rows: float = 0.25) -> torch.Tensor:
     first = torch.where(cols, idx, torch.inf).amin(1)
     last = torch.where(cols, idx, -torch.inf).amax(1)
     return torch.where(cols.any(1), last - first + 1, torch.zeros(()))
+
+
+def sequence_index(infos, sid: str, type: str, view: str) -> int:
+    """Position of the sequence `sid/type/view` in a dataset's `infos` (objects with `.sid/.type/.view`)."""
+    for i, info in enumerate(infos):
+        if (info.sid, info.type, info.view) == (sid, type, view):
+            return i
+    have = sorted({i.type for i in infos if i.sid == sid and i.view == view})
+    raise KeyError(f"no sequence {sid}/{type}/{view} in this dataset"
+                   + (f"; {sid} at view {view} has types {have}" if have else f"; subject {sid} / view {view} not found"))
+
+
+def gallery_indices(infos, view: str, types=("nm-01",)) -> list[int]:
+    """Positions of the gallery sequences (given `types`, one `view`) in `infos`, ordered by subject id."""
+    found = [(info.sid, i) for i, info in enumerate(infos) if info.view == view and info.type in set(types)]
+    if not found:
+        raise ValueError(f"no gallery sequence of types {list(types)} at view {view}")
+    return [i for _, i in sorted(found)]
+
+
+def span_ranks(distances, correct) -> np.ndarray:
+    """Rank (1 = nearest) of the correct gallery entries for every span: `[len(spans), m]` -> `[len(spans)]`.
+
+    `correct`: a gallery index or a boolean mask `[m]` (several sequences of the right subject);
+    the rank is that of the best-placed correct entry. Ties count in the probe's favour.
+    """
+    d = np.asarray(distances, dtype=float)
+    if d.ndim != 2:
+        raise ValueError(f"span_ranks: distances must be [spans, m], got shape {d.shape}")
+    mask = np.zeros(d.shape[1], bool)
+    if np.ndim(correct) == 0:
+        mask[int(correct)] = True
+    else:
+        mask = np.asarray(correct, bool)
+        if mask.shape != (d.shape[1],) or not mask.any():
+            raise ValueError(f"span_ranks: correct must be an index or a non-empty mask of {d.shape[1]} entries")
+    best = np.where(mask, d, np.inf).min(1)  # [spans]
+    return (d[:, ~mask] < best[:, None]).sum(1) + 1

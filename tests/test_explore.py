@@ -139,3 +139,24 @@ def test_stride_signal_measures_the_feet_band():
     torch.testing.assert_close(ex.stride_signal(u8), torch.tensor([3.0, 8.0, 0.0]))
     with pytest.raises(ValueError, match="rows must be a fraction"):
         ex.stride_signal(f, rows=0)
+
+
+def test_sequence_and_gallery_indices():
+    from types import SimpleNamespace as S
+
+    infos = [S(sid="002", type="nm-01", view="090"), S(sid="001", type="nm-01", view="090"),
+             S(sid="001", type="bg-01", view="090"), S(sid="001", type="nm-01", view="000")]
+    assert ex.sequence_index(infos, "001", "bg-01", "090") == 2
+    with pytest.raises(KeyError, match="has types"):
+        ex.sequence_index(infos, "001", "cl-01", "090")
+    assert ex.gallery_indices(infos, "090") == [1, 0]
+    with pytest.raises(ValueError, match="no gallery sequence"):
+        ex.gallery_indices(infos, "180")
+
+
+def test_span_ranks():
+    d = np.array([[0.5, 0.1, 0.9], [0.05, 0.1, 0.9]])
+    np.testing.assert_array_equal(ex.span_ranks(d, 0), [2, 1])
+    np.testing.assert_array_equal(ex.span_ranks(d, [False, False, True]), [3, 3])
+    with pytest.raises(ValueError, match="non-empty mask"):
+        ex.span_ranks(d, [False, False, False])
