@@ -3,6 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import conv3d_layout
+
 
 class B3D(nn.Module):
     """B3D(a->b) (spec section 2): LeakyReLU(conv3x3x3(x) + conv1x3x3(x) + conv3x1x1(x)).
@@ -28,4 +30,4 @@ class B3D(nn.Module):
 
     def forward(self, x):
         # x: [n, a, s, h, w] -> [n, b, s, h, w]
-        return F.leaky_relu(F.conv3d(x, self.fused_weight(), padding=1))
+        return F.leaky_relu(F.conv3d(conv3d_layout(x), self.fused_weight(), padding=1))

@@ -79,12 +79,12 @@ class GaitGS(nn.Module):
         `uta0_units` `[n, c0, s/3, h, w]`, `S_f` `[n, c2, s, h/2, w/2]`, `S_c`
         `[n, c2, s/3, h/2, w/2]`, `f_hp`/`c_hp` `[n, c2, s|s/3, p]`,
         `{f,c}_mtb{1,2}_attention` `[n, c2, s|s/3, p]`, `{f,c}_attention_{layer}`
-        `[n, p, heads, t+1, t+1]`, `pieg_view` `[n]`, `pieg_prior` `[n, c2]`, `input_frames`
-        (the number of frames after tiling).
+        `[n, p, heads, t+1, t+1]` (t = s or s/3), `pieg_view` `[n]` (predicted view),
+        `pieg_prior` `[n, c2]` (None when the prior is off). `s` counts frames after tiling.
         """
         self.check_input(sils)
         sils = tile_short_sequence(sils)  # [n, s>=3, h, w]
-        inter = {"input_frames": torch.tensor(sils.shape[1])} if return_intermediates else None
+        inter = {} if return_intermediates else None
         s_f, s_c = self.mgfe(sils.unsqueeze(1), inter)  # [n, c2, s, h/2, w/2], [n, c2, s/3, h/2, w/2]
         logits, view, prior = self.pieg(s_f, s_c)  # [n, views], [n], [n, c2]
         if not self.cfg.use_pieg_prior:

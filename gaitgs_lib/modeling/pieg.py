@@ -1,8 +1,19 @@
 """PIEG, Prior Information Embedding Generation (spec section 4): view logits and a learned view prior."""
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
+
+
+def _no_autocast(device_type: str):
+    """Autocast switched off for `device_type` when it is on (a no-op elsewhere, e.g. on 'meta')."""
+    try:
+        enabled = torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # device type without autocast support
+        enabled = False
+    return torch.autocast(device_type=device_type, enabled=False) if enabled else contextlib.nullcontext()
 
 
 class GeM(nn.Module):
@@ -18,7 +29,7 @@ class GeM(nn.Module):
 
     def forward(self, x):
         # x: [n, c, h, w] -> [n, c]
-        with torch.autocast(device_type=x.device.type, enabled=False):
+        with _no_autocast(x.device.type):
             x = x.float().clamp(min=self.eps).pow(self.p)
             return x.flatten(2).mean(-1).pow(1.0 / self.p)
 

@@ -2,6 +2,8 @@
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import conv3d_layout
+
 
 class Stem(nn.Module):
     """Conv3d(1->c0, 3x3x3) -> LeakyReLU -> Conv3d(c0->c0, 1x1x1) -> LeakyReLU (spec section 1)."""
@@ -13,4 +15,4 @@ class Stem(nn.Module):
 
     def forward(self, x):
         # x: [n, 1, s, h, w] -> [n, c0, s, h, w]
-        return F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x))))
+        return F.leaky_relu(self.conv2(conv3d_layout(F.leaky_relu(self.conv1(x)))))

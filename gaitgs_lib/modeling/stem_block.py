@@ -1,10 +1,31 @@
 """STEM (spec section 2): a global B3D plus a local B3D run on 8 horizontal strips."""
+import torch
 from einops import rearrange
 from torch import nn
 
 from .b3d import B3D
 
 STRIPS = 8  # 2**3 horizontal strips of the local branch
+
+
+def _channels_last(x) -> bool:
+    return x.dim() == 5 and x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous()
+
+
+def fold_strips(x, k: int):
+    """`[n, c, s, (k r), w]` -> `[(n k), c, s, r, w]`: strips into the batch axis, keeping x's memory layout."""
+    if _channels_last(x):  # one copy, result channels-last again
+        z = rearrange(x.permute(0, 2, 3, 4, 1), "n s (k r) w c -> (n k) s r w c", k=k)
+        return z.permute(0, 4, 1, 2, 3)
+    return rearrange(x, "n c s (k r) w -> (n k) c s r w", k=k)
+
+
+def unfold_strips(x, k: int):
+    """Inverse of `fold_strips`: `[(n k), c, s, r, w]` -> `[n, c, s, (k r), w]`."""
+    if _channels_last(x):
+        z = rearrange(x.permute(0, 2, 3, 4, 1), "(n k) s r w c -> n s (k r) w c", k=k)
+        return z.permute(0, 4, 1, 2, 3)
+    return rearrange(x, "(n k) c s r w -> n c s (k r) w", k=k)
 
 
 class STEM(nn.Module):
@@ -26,7 +47,7 @@ class STEM(nn.Module):
         if x.shape[3] % self.strips:
             raise ValueError(f"STEM: feature height {x.shape[3]} is not divisible by {self.strips} strips")
         plain = self.global_b3d(x)  # [n, b, s, h, w]
-        strips = rearrange(x, "n c s (k r) w -> (n k) c s r w", k=self.strips)  # [n*8, a, s, h/8, w]
+        strips = fold_strips(x, self.strips)  # [n*8, a, s, h/8, w]
         local = self.local_b3d(strips)  # [n*8, b, s, h/8, w]
-        local = rearrange(local, "(n k) c s r w -> n c s (k r) w", k=self.strips)  # [n, b, s, h, w]
+        local = unfold_strips(local, self.strips)  # [n, b, s, h, w]
         return plain + local
