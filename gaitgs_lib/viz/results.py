@@ -108,12 +108,14 @@ def _series(records: Iterable[Mapping], key: str, x_key: str = "iteration"):
     return np.asarray(xs), np.asarray(ys)
 
 
-def plot_training_curves(records, keys=("loss", "triplet_loss", "nonzero_frac"), smooth: float = 0.6,
+def plot_training_curves(records, keys=("loss", "triplet", "nonzero_frac"), smooth: float = 0.6,
                          axes=None, title: str | None = None, x_key: str = "iteration",
                          resumed_at: int | None = None):
     """One panel per metric of a training run over iterations (raw faint, smoothed bold).
 
-    records: a list of dicts or a path to `metrics.jsonl`. `resumed_at` draws a dashed
+    records: a list of dicts or a path to `metrics.jsonl` (the trainer logs "loss",
+    "triplet", "ce", "nonzero_frac", "mean_dist", "lr", "seq_per_s"); keys missing from
+    every record are skipped. `resumed_at` draws a dashed
     line at the iteration where a run was resumed. Returns the axes.
     """
     if isinstance(records, (str, Path)):
@@ -123,13 +125,16 @@ def plot_training_curves(records, keys=("loss", "triplet_loss", "nonzero_frac"),
     if axes is None:
         _, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
         axes = axes[0]
-    labels = {"loss": "total loss", "triplet_loss": "triplet loss", "ce_loss": "view CE (weighted)",
+    labels = {"loss": "total loss", "triplet_loss": "triplet loss", "triplet": "triplet loss",
+              "ce_loss": "view CE (weighted)", "ce": "view CE (weighted)", "seq_per_s": "sequences / s",
               "nonzero_frac": "share of active triplets", "mean_dist": "mean distance", "lr": "learning rate"}
     for ax, key in zip(axes, keys):
         x, y = _series(records, key, x_key)
-        if len(y):
+        if len(y) and smooth > 0:
             ax.plot(x, y, color="C0", alpha=0.3, lw=1, label="raw")
-            ax.plot(x, smooth_curve(y, smooth), color="C0", lw=2, label=f"smoothed ({smooth})")
+            ax.plot(x, smooth_curve(y, smooth), color="C0", lw=2, label=f"smoothed (EMA {smooth})")
+        elif len(y):
+            ax.plot(x, y, color="C0", lw=2, label="raw")
         if resumed_at is not None:
             ax.axvline(resumed_at, color="C3", ls="--", lw=1, label=f"resumed at {resumed_at}")
         ax.set_xlabel(x_key)
@@ -151,7 +156,7 @@ class LiveCurves:
     (IPython display handles); elsewhere it only collects the records.
     """
 
-    def __init__(self, keys=("loss", "triplet_loss", "nonzero_frac"), every: int = 5, smooth: float = 0.6,
+    def __init__(self, keys=("loss", "triplet", "nonzero_frac"), every: int = 5, smooth: float = 0.6,
                  title: str | None = None):
         self.keys, self.every, self.smooth, self.title = tuple(keys), max(1, int(every)), smooth, title
         self.records: list[dict] = []
