@@ -91,7 +91,7 @@ def _strip_module_prefix(sd: dict) -> dict:
 def _short_list(keys, limit: int = 5) -> str:
     keys = sorted(keys)
     head = ", ".join(keys[:limit])
-    return f"{len(keys)} key(s): {head}" + (", ..." if len(keys) > limit else "")
+    return f"{len(keys)} key(s): {head}" + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
 def infer_config_fields(sd: dict) -> dict:
@@ -157,7 +157,7 @@ def from_opengait_state_dict(model: nn.Module, sd: dict, strict: bool = True) ->
     problems = []
     if shape_errors:
         problems.append(f"shape mismatch for {len(shape_errors)} tensor(s): " + "; ".join(shape_errors[:5])
-                        + ("; ..." if len(shape_errors) > 5 else ""))
+                        + (f" and {len(shape_errors) - 5} more" if len(shape_errors) > 5 else ""))
     if missing and strict:
         problems.append("missing " + _short_list(missing))
     if unexpected and strict:

@@ -19,7 +19,7 @@ def _no_autocast(device_type: str):
 class GeM(nn.Module):
     """Generalised-mean pooling over the whole map (spec section 4): `mean(clamp(x, eps)^P)^(1/P)`.
 
-    Computed in float32 even under autocast (x^6.5 overflows float16).
+    Computed in (at least) float32 even under autocast: x^6.5 overflows float16.
     """
 
     def __init__(self, p_init: float = 6.5, eps: float = 1e-6):
@@ -30,7 +30,7 @@ class GeM(nn.Module):
     def forward(self, x):
         # x: [n, c, h, w] -> [n, c]
         with _no_autocast(x.device.type):
-            x = x.float().clamp(min=self.eps).pow(self.p)
+            x = x.to(torch.promote_types(x.dtype, torch.float32)).clamp(min=self.eps).pow(self.p)
             return x.flatten(2).mean(-1).pow(1.0 / self.p)
 
 
