@@ -1,0 +1,149 @@
+"""The otter-grader assignments: every master builds, its solutions pass the generated tests
+(hidden ones included) and its unfilled student version fails every question (STYLE habit 9)."""
+import json
+import zipfile
+
+import nbformat
+import pytest
+
+from gaitgs_lib import assignments as A
+
+# Third-party noise while otter and nbconvert run (not ours to fix).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Traits should be given as instances:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.drop"),
+]
+
+MASTERS = A.find_masters()
+NAMES = [m.parent.name for m in MASTERS]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    return {b.name: b for b in A.build(out, MASTERS)}
+
+
+def test_the_three_course_assignments_exist():
+    assert {"01_uta", "02_mtb", "03_rank1"} <= set(NAMES)
+    for master in MASTERS:
+        assert master.stem == master.parent.name, f"{master}: name the master after its folder"
+
+
+def test_masters_are_committed_without_outputs():
+    for master in MASTERS:
+        nb = nbformat.read(str(master), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{master.name}: clear outputs"
+        config = [c.source for c in nb.cells if c.cell_type == "raw" and c.source.startswith("# ASSIGNMENT CONFIG")]
+        assert len(config) == 1 and "ok_format: false" in config[0], f"{master.name}: exception-based tests expected"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solutions_pass_and_unfilled_student_version_fails(built, name):
+    result = A.check_assignment(built[name], engine="inprocess")
+    assert result.ok, "\n".join(result.problems)
+    assert len(result.solution.questions) >= 3
+    for q in result.solution.questions.values():
+        assert q.full_marks and q.possible > 0, f"{name} {q.name}: {q.failures}"
+    for q in result.student.questions.values():
+        assert q.score == 0, f"{name} {q.name}: an unfilled answer earns {q.score} points"
+    assert set(result.student.questions) == set(result.solution.questions)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_notebook_hides_solutions_and_hidden_tests(built, name):
+    b = built[name]
+    student = b.student.read_text()
+    assert "BEGIN SOLUTION" not in student and "# HIDDEN" not in student
+    meta = json.loads(student)["metadata"]["otter"]["tests"]
+    with zipfile.ZipFile(b.autograder_zip) as z:
+        graded = {n[len("tests/"):-3]: z.read(n).decode() for n in z.namelist() if n.startswith("tests/")}
+    assert set(meta) == set(graded), "the student notebook carries the public tests of every question"
+    for q, source in graded.items():
+        assert "hidden=True" in source, f"{name} {q}: every question needs a hidden test"
+        assert "hidden=True" not in meta[q], f"{name} {q}: a hidden test leaked into the student notebook"
+
+
+TINY_MASTER = [
+    ("raw", "# ASSIGNMENT CONFIG\nname: 09_tiny\ncheck_all_cell: false\nexport_cell: false\n"
+            "generate: true\ntests:\n  ok_format: false"),
+    ("markdown", "# Tiny"),
+    ("raw", "# BEGIN QUESTION\nname: q1\npoints: 1"),
+    ("markdown", "Write `double(x)`."),
+    ("raw", "# BEGIN SOLUTION"),
+    ("code", "def double(x):\n    # BEGIN SOLUTION\n    return x + x\n    # END SOLUTION"),
+    ("raw", "# END SOLUTION"),
+    ("raw", "# BEGIN TESTS"),
+    ("code", "def test_two(double):\n    assert double(2) == 4\n\ntest_two(double)"),
+    ("code", "# HIDDEN\ndef test_many(double):\n    assert [double(i) for i in range(3)] == [0, 2, 4]\n\n"
+             "test_many(double)"),
+    ("raw", "# END TESTS"),
+    ("raw", "# END QUESTION"),
+    ("raw", "# BEGIN QUESTION\nname: q2\npoints: 2"),
+    ("markdown", "Write `triple(x)`."),
+    ("raw", "# BEGIN SOLUTION"),
+    ("code", "def triple(x):\n    # BEGIN SOLUTION\n    return 3 * x\n    # END SOLUTION"),
+    ("raw", "# END SOLUTION"),
+    ("raw", "# BEGIN TESTS"),
+    ("code", "def test_three(triple):\n    assert triple(1) == 3\n\ntest_three(triple)"),
+    ("raw", "# END TESTS"),
+    ("raw", "# END QUESTION"),
+]
+
+
+def _write_tiny_master(root, body="return x + x"):
+    folder = root / "09_tiny"
+    folder.mkdir(parents=True)
+    cells = []
+    for kind, src in TINY_MASTER:
+        cells.append(getattr(nbformat.v4, f"new_{kind}_cell")(src.replace("return x + x", body)))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(folder / "09_tiny.ipynb"))
+    return folder / "09_tiny.ipynb"
+
+
+def test_check_reports_a_wrong_solution(tmp_path):
+    master = _write_tiny_master(tmp_path / "masters", body="return 2 * x + 1")
+    result = A.check_assignment(A.build_assignment(master, tmp_path / "dist"), engine="inprocess")
+    assert not result.ok
+    assert result.problems == ["09_tiny q1: the solution gets 0/1 (AssertionError: )"]
+
+
+def test_cli_build_then_check_and_rebuild_replaces(tmp_path, capsys):
+    _write_tiny_master(tmp_path / "masters")
+    args = ["--masters", str(tmp_path / "masters"), "--out", str(tmp_path / "dist")]
+    assert A.main(["build", *args]) == 0
+    first = A.BuiltAssignment.from_folder(tmp_path / "masters/09_tiny/09_tiny.ipynb", tmp_path / "dist/09_tiny")
+    assert A.main(["check", *args, "--engine", "inprocess"]) == 0
+    out = capsys.readouterr().out
+    assert "09_tiny      q1              1/1       0/1" in out and out.rstrip().endswith("unfilled question fails")
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["09_tiny"], "no temporary folders left"
+    assert len(list(first.autograder_zip.parent.glob("*.zip"))) == 1, "a rebuild replaces the old output"
+
+
+def test_grading_with_otter_run_in_a_kernel(tmp_path):
+    """The engine instructors use: `otter run` in a fresh kernel (slow, so one tiny submission)."""
+    b = A.build_assignment(_write_tiny_master(tmp_path / "masters"), tmp_path / "dist")
+    nb = nbformat.read(str(b.student), as_version=4)
+    (answer,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("def double")]
+    answer.source = answer.source.replace("...", "return 2 * x")  # a student who answered q1 only
+    submission = tmp_path / "submission.ipynb"
+    nbformat.write(nb, str(submission))
+    graded = A.grade(submission, b.autograder_zip, engine="otter")
+    assert graded.questions["q1"].full_marks and graded.questions["q1"].possible == 1
+    assert graded.questions["q2"].score == 0 and graded.questions["q2"].possible == 2
+    assert graded.score == 1 and graded.possible == 3 and not graded.cell_errors
+
+
+def test_errors_name_what_was_expected(tmp_path):
+    (tmp_path / "01_empty").mkdir()
+    with pytest.raises(ValueError, match="01_empty: expected exactly one master notebook"):
+        A.find_masters(tmp_path)
+    with pytest.raises(ValueError, match=r"unknown assignment\(s\) \['99_nope'\]"):
+        A.find_masters(only=["99_nope"])
+    assert A.main(["build", "--masters", str(tmp_path / "missing")]) == 2
+    with pytest.raises(ValueError, match="unknown engine"):
+        A.grade("x.ipynb", "x.zip", engine="docker")
