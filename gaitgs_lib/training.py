@@ -339,7 +339,8 @@ def train(
     `out` is the run directory (refused when it exists, unless `resume` or `overwrite`).
     `steps`: stop after this iteration (absolute; default `total_iters`) without changing
     the schedule. `overrides`: TrainConfig fields (`lr=...`, `ablations=("no-mcm",)`).
-    `callback(record)` gets every metrics record (rank 0); `batch_hook(iteration, indices)`
+    `callback(record)` gets every metrics record (rank 0) and may return False to stop
+    after this iteration (a checkpoint is written; `resume` continues); `batch_hook(iteration, indices)`
     is called on every rank with the dataset indices it trains on. `dataset` may replace
     `GaitDataset(data, split="train")` (any object with `__getitem__ -> (frames, info)`,
     `sids`, `views`). Under torchrun (WORLD_SIZE > 1) the model is wrapped in
@@ -517,6 +518,7 @@ def train(
                     window.add(float(loss.detach()), info, float(ce.detach()), len(sils) * world)
                     if bar is not None:
                         bar.update(1)
+                    halt = False
                     if it % tc.log_every == 0 or it == stop:
                         now = time.perf_counter()
                         record = window.record(it, optimizer.param_groups[0]["lr"], now - t_last)
@@ -528,11 +530,15 @@ def train(
                             if bar is not None:
                                 bar.set_postfix(loss=f"{record['loss']:.3f}", seq_s=f"{record['seq_per_s']:.1f}")
                             if callback is not None:
-                                callback(record)
-                    if it % tc.ckpt_every == 0 and it != stop:
-                        save(it, periodic=True)
-                    if it >= stop:
+                                halt = callback(record) is False
+                        if world > 1:  # rank 0's decision holds for every rank
+                            flag = torch.tensor([int(halt)], device=device)
+                            dist.broadcast(flag, 0)
+                            halt = bool(flag.item())
+                    if it >= stop or halt:
                         break
+                    if it % tc.ckpt_every == 0:
+                        save(it, periodic=True)
         except KeyboardInterrupt:
             if done > start:  # keep what was learnt; --resume continues from here
                 save(done, periodic=False)
