@@ -387,6 +387,7 @@ def train(
             dist.init_process_group(backend, rank=rank, world_size=world)
         if torch.device(device).type == "cuda":
             torch.cuda.set_device(device)
+        dist.barrier()  # every rank has checked the run directory before rank 0 writes to it
     device = torch.device(device) if device is not None else default_device()
     use_amp = bool(tc.amp and device.type == "cuda")
 

@@ -207,3 +207,14 @@ def test_evaluate_cli(tiny_checkpoint, tmp_path, capsys):
     assert "test split" in err and "no gallery sequences of types ['01']" in err
     assert main(["--checkpoint", str(tmp_path / "none.pt"), "--data", str(root), "--protocol", "casia-b"]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_twins_protocol():
+    from gaitgs_lib.evaluation import twins_protocol
+
+    emb, sids, types, views = scalar_set(casia_rows())
+    res = twins_protocol(emb, sids, types, views, [("075", "076"), ("001", "002")])
+    assert list(res["pairs"]) == ["075-076"]  # pairs absent from the data are skipped
+    assert res["mean"] == casia_b_protocol(emb, sids, types, views)["mean"] and res["chance"] == 50.0
+    with pytest.raises(ValueError, match="none of the twin pairs"):
+        twins_protocol(emb, sids, types, views, [("001", "002")])

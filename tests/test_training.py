@@ -109,6 +109,12 @@ def test_kill_and_resume_equals_a_straight_run(fake_root, tmp_path):
     assert_same_state(a["model"], weights(resumed.checkpoint)["model"])
 
 
+def test_callback_returning_false_stops_with_a_checkpoint(fake_root, tmp_path):
+    res = train("tiny", fake_root, tmp_path / "run", steps=6, callback=lambda r: r["iteration"] < 3, **FAST)
+    assert res.iteration == 3 and [r["iteration"] for r in res.history] == [1, 2, 3]
+    assert weights(res.checkpoint)["iteration"] == 3
+
+
 def test_run_directory_contents(fake_root, tmp_path):
     res = train("tiny", fake_root, tmp_path / "run", steps=4, **FAST)
     files = sorted(p.relative_to(res.run_dir).as_posix() for p in res.run_dir.rglob("*"))
