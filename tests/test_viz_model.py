@@ -86,3 +86,9 @@ def test_plot_class_token_attention_with_phase_signal():
     np.testing.assert_allclose(twin.get_lines()[0].get_ydata(), [1, 2, 3])
     with pytest.raises(ValueError, match="signal"):
         vm.plot_class_token_attention(torch.rand(3, 8, 6), torch.rand(3), signal=torch.ones(4))
+
+
+def test_plot_span_distances_one_legend_entry_per_highlighted_name():
+    fig = vm.plot_span_distances([3, 6], np.ones((2, 4)), ["a", "a", "b", "b"], highlight=[0, 1])
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["a", "other subjects"]

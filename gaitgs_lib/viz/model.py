@@ -225,10 +225,13 @@ def plot_span_distances(spans: Sequence[int], distances, labels: Sequence[str], 
         raise ValueError(f"plot_span_distances: distances {d.shape} must be [len(spans)={len(spans)}, "
                          f"len(labels)={len(labels)}]")
     fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
+    named = set()
     for j, label in enumerate(labels):
         bold = j in set(highlight)
+        show = bold and label not in named  # one legend entry per highlighted name
+        named.add(label)
         ax.plot(spans, d[:, j], marker="o", ms=3, lw=2.5 if bold else 1, alpha=1 if bold else 0.45,
-                color="tab:red" if bold else "tab:blue", label=label if bold else None)
+                color="tab:red" if bold else "tab:blue", label=label if show else None)
     ax.plot([], [], color="tab:blue", alpha=0.45, label="other subjects")
     ax.set_xlabel("span: frames fed to the model")
     ax.set_ylabel("distance (mean over parts)")
