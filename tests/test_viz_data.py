@@ -91,11 +91,19 @@ def test_layout_tree_lists_relative_paths_and_counts_the_rest(tmp_path):
     (root / "partition.json").write_text("{}")
     text = vd.layout_tree(root, max_entries=2)
     lines = text.splitlines()
-    assert lines[0] == "synthgait-mini/"
-    assert "├── 001/" in lines[1]
-    assert any(line.strip().endswith("... 1 more") for line in lines)  # the third subject
-    assert any("partition.json" in line for line in lines)
-    assert any(line.strip().endswith("000.pkl") for line in lines)
+    assert lines == [
+        "synthgait-mini/",
+        "├── 001/",
+        "│   ├── bg-01/",
+        "│   │   ├── 000/",
+        "│   │   │   └── 000.pkl",
+        "│   │   ├── 018/",
+        "│   │   └── ... 1 more",
+        "│   └── nm-01/",
+        "├── 002/",
+        "├── ... 1 more",
+        "└── partition.json",
+    ]
     assert str(tmp_path) not in text
     with pytest.raises(FileNotFoundError, match="not a folder"):
         vd.layout_tree(tmp_path / "nope")
@@ -117,12 +125,15 @@ def test_every_figure_helper_returns_a_titled_figure():
         vd.show_geis([sils[0], sils[1]], ["a", "b"], suptitle="twins"),
         vd.plot_joint_angles({"hip": np.zeros((3, 20)), "knee": np.ones(20)}, {"hip": np.zeros(50)}),
         vd.show_skeletons(np.random.rand(3, 4, 2), [(0, 1), (1, 2), (2, 3)], sils[:3]),
-        vd.show_preprocessing([("raw", np.zeros((24, 32))), ("cut", sils[0])], vlines={0: [16]}),
+        vd.show_preprocessing([("raw", np.zeros((24, 32))), ("cut", sils[0])], vlines={0: [16]}, hlines={1: [2]},
+                              xlims={0: (4, 20)}),
         vd.show_pk_batch(sils[:4].reshape(2, 2, 16, 11), ["001", "002"], [["a", "b"], ["c", "d"]]),
         vd.plot_frame_windows([40, 20], [5, 0], 30, ["x", "y"]),
         vd.show_kernels({"k": np.random.randn(3, 3, 3), "m": np.random.randn(1, 3, 3)}),
         vd.show_row_dependency({"dep": np.eye(8)}, strip_height=2),
         vd.show_frames_vs_units(np.random.rand(9, 8, 6), np.random.rand(3, 8, 6)),
+        vd.show_retrieval(sils[0], sils[1:4], [True, False, True], "p", ["a", "b", "c"]),
+        vd.plot_signals({"a": np.arange(5), "b": torch.ones(7)}, "frame", "px", "signals", fps=25.0),
     ]
     for fig in figs:
         assert isinstance(fig, Figure)
@@ -138,5 +149,7 @@ def test_figure_helpers_explain_bad_input():
         vd.show_skeletons(np.zeros((3, 4)), [], _sils(3))
     with pytest.raises(ValueError, match=r"frames \[P, K, h, w\]"):
         vd.show_pk_batch(np.zeros((2, 16, 11)), ["a"], [["b"]])
+    with pytest.raises(ValueError, match="2 gallery images, 1 flags"):
+        vd.show_retrieval(_sils(1)[0], _sils(2), [True], "p", ["a", "b"])
     with pytest.raises(ValueError, match="at least 3 frames"):
         vd.show_frames_vs_units(np.zeros((2, 4, 4)), np.zeros((1, 4, 4)))

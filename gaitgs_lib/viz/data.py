@@ -35,6 +35,8 @@ __all__ = [
     "show_kernels",
     "show_row_dependency",
     "show_frames_vs_units",
+    "show_retrieval",
+    "plot_signals",
 ]
 
 INCH_PER_PANEL = 1.3  # width of one silhouette panel; keeps 8-11 panels readable at notebook width
@@ -121,8 +123,10 @@ def row_dependency(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
 def layout_tree(root: str | os.PathLike, max_entries: int = 2, depth: int = 4) -> str:
     """A `tree`-like listing of a dataset folder, with paths relative to `root` (never absolute).
 
-    At every level the first `max_entries` entries (sorted) are shown and the rest counted
-    ("... 28 more"), so an OpenGait layout `sid/type/view/view.pkl` fits in a dozen lines.
+    At every level the first `max_entries` folders (sorted) are listed and the rest counted
+    ("... 28 more"); only the first folder of each level is opened, and the files of the
+    top level (partition.json, meta.json) are always listed, so an OpenGait layout
+    `sid/type/view/view.pkl` fits in about fifteen lines.
     """
     root = Path(root)
     if not root.is_dir():
@@ -131,26 +135,18 @@ def layout_tree(root: str | os.PathLike, max_entries: int = 2, depth: int = 4) -
 
     def walk(folder: Path, prefix: str, level: int) -> None:
         entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-        # files at the top (partition.json, meta.json) are always worth showing
-        shown = entries if level == 0 and len(entries) <= max_entries else None
-        if shown is None:
-            files = [p for p in entries if p.is_file()] if level == 0 else []
-            folders = [p for p in entries if p not in files]
-            shown = folders[:max_entries] + files
-            hidden = len(folders) - min(len(folders), max_entries)
-        else:
-            hidden = 0
-        items = [(p, False) for p in shown]
-        if hidden:
-            items.append((None, True))
-        for k, (path, is_more) in enumerate(items):
+        folders = [p for p in entries if p.is_dir()]
+        files = [p for p in entries if not p.is_dir()]
+        if level > 0:  # below the top only a few files are worth a line
+            files = files[:max_entries]
+        items = [(p.name + "/", p) for p in folders[:max_entries]]
+        if len(folders) > max_entries:
+            items.append((f"... {len(folders) - max_entries} more", None))
+        items += [(p.name, None) for p in files]
+        for k, (label, path) in enumerate(items):
             last = k == len(items) - 1
-            branch = "└── " if last else "├── "
-            if is_more:
-                lines.append(f"{prefix}{branch}... {hidden} more")
-                continue
-            lines.append(f"{prefix}{branch}{path.name}{'/' if path.is_dir() else ''}")
-            if path.is_dir() and level + 1 < depth:
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{label}")
+            if path is not None and path == folders[0] and level + 1 < depth:
                 walk(path, prefix + ("    " if last else "│   "), level + 1)
 
     walk(root, "", 0)
@@ -256,7 +252,8 @@ def show_geis(geis, titles: Sequence[str], difference: bool = True, suptitle: st
         ax = axes[0, -1]
         im = ax.imshow(diff, cmap="magma", vmin=0, vmax=max(float(diff.max()), 1e-6))
         _blank(ax)
-        ax.set_title(f"|difference| (max {diff.max():.2f}, mean {diff.mean():.3f})", fontsize=9)
+        ax.set_title("|difference|", fontsize=9)
+        ax.set_xlabel(f"max {diff.max():.2f}, mean {diff.mean():.3f}", fontsize=8)
         fig.colorbar(im, ax=ax, fraction=0.07, pad=0.03, label="|GEI difference|")
     if suptitle:
         fig.suptitle(suptitle)
@@ -291,7 +288,7 @@ def plot_joint_angles(curves: Mapping[str, np.ndarray], normative: Mapping[str, 
                     label=curve_label if j == 0 else None)
         if normative is not None and name in normative:
             ref = _numpy(normative[name])
-            tr = np.linspace(0, 1, len(ref), endpoint=False)
+            tr = t if len(ref) == len(t) else np.linspace(0, 1, len(ref), endpoint=False)
             ax.plot(100 * tr, ref, color="black", lw=2, ls="--", label="spec mean")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("gait cycle (%)")
@@ -343,29 +340,40 @@ def show_skeletons(joints, bones: Sequence[tuple[int, int]], silhouettes, titles
 
 
 def show_preprocessing(steps: Sequence[tuple[str, np.ndarray]], vlines: Mapping[int, Sequence[float]] | None = None,
+                       hlines: Mapping[int, Sequence[float]] | None = None,
+                       xlims: Mapping[int, tuple[float, float]] | None = None, ncols: int = 3,
                        suptitle: str = "Preprocessing one raw frame, step by step") -> Figure:
-    """Each step `(title, image)` in its own panel at its own size, with pixel axes.
+    """Each step `(title, image)` in its own panel with pixel axes and its size in the title.
 
-    `vlines[k]` draws vertical lines on panel `k` (the mass-median column, the window
-    `[x - 32, x + 32)`, the 10-column side cuts).
+    `vlines[k]` / `hlines[k]` draw dashed lines on panel `k` (the mass-median column, the
+    window `[x - 32, x + 32)`, the crop rows, the side cuts); `xlims[k] = (x0, x1)` zooms
+    panel `k` to those columns (wide strips would otherwise be unreadable).
     """
     if not steps:
         raise ValueError("show_preprocessing: no steps")
     n = len(steps)
-    widths = [max(to_image(img).shape[1] / to_image(img).shape[0], 0.5) for _, img in steps]
-    fig, axes = plt.subplots(1, n, figsize=(min(MAX_WIDTH, 1.9 * sum(widths) + 0.5 * n), 2.9),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False)
-    for k, (title, img) in enumerate(steps):
-        ax = axes[0, k]
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.5), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        title, img = steps[k]
         image = to_image(img)
-        ax.imshow(image, cmap="gray", vmin=0, vmax=1, aspect="equal")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel(f"x (px), {image.shape[1]} wide", fontsize=8)
-        if k == 0:
-            ax.set_ylabel("y (px)", fontsize=8)
+        h, w = image.shape
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        zoom = (xlims or {}).get(k)
+        if zoom is not None:
+            ax.set_xlim(zoom[0] - 0.5, zoom[1] - 0.5)
+        ax.set_title(f"{title}\n[{h} x {w}]", fontsize=9)
+        ax.set_xlabel("x (px)" + (f", columns {zoom[0]}-{zoom[1]} shown" if zoom is not None else ""), fontsize=8)
+        ax.set_ylabel("y (px)", fontsize=8)
         ax.tick_params(labelsize=7)
         for x in (vlines or {}).get(k, []):
-            ax.axvline(x, color="tab:red", lw=1.2, ls="--")
+            ax.axvline(x - 0.5, color="tab:red", lw=1.2, ls="--")
+        for y in (hlines or {}).get(k, []):
+            ax.axhline(y - 0.5, color="tab:red", lw=1.2, ls="--")
     fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
@@ -511,4 +519,56 @@ def show_frames_vs_units(frames, units, frames_per_unit: int = 3, max_units: int
         ax.set_title(f"unit {j} = frames {j * frames_per_unit}-{(j + 1) * frames_per_unit - 1}", fontsize=8)
     fig.colorbar(im_u, cax=fig.add_subplot(gs[1, s]))
     fig.suptitle(title)
+    return fig
+
+
+def show_retrieval(probe, gallery, correct: Sequence[bool], probe_title: str, gallery_titles: Sequence[str],
+                   title: str = "A probe and its nearest gallery sequences") -> Figure:
+    """The probe (left) and its nearest gallery items, best first; green border = same subject, red = another."""
+    gallery = [to_image(g) for g in gallery]
+    if not (len(gallery) == len(correct) == len(gallery_titles)):
+        raise ValueError(f"show_retrieval: {len(gallery)} gallery images, {len(correct)} flags and "
+                         f"{len(gallery_titles)} titles must match")
+    probe = to_image(probe)
+    h, w = probe.shape
+    n = len(gallery) + 1
+    panel = min(1.5, MAX_WIDTH / n)
+    fig, axes = plt.subplots(1, n, figsize=(panel * n, panel * h / w + 1.0), squeeze=False)
+    axes[0, 0].imshow(probe, cmap="gray", vmin=0, vmax=1)
+    _blank(axes[0, 0], xlabel="probe")
+    axes[0, 0].set_title(probe_title, fontsize=8)
+    for k, (img, ok, name) in enumerate(zip(gallery, correct, gallery_titles), start=1):
+        ax = axes[0, k]
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+        _blank(ax, xlabel=f"rank {k}")
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_color("tab:green" if ok else "tab:red")
+            spine.set_linewidth(3)
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_signals(signals: Mapping[str, np.ndarray], xlabel: str, ylabel: str, title: str, fps: float | None = None) -> Figure:
+    """Per-frame signals (e.g. the distance between the feet) as lines over time, one per label.
+
+    With `fps` a second x axis on top gives the time in seconds.
+    """
+    if not signals:
+        raise ValueError("plot_signals: no signals")
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    for label, values in signals.items():
+        v = _numpy(values)
+        ax.plot(np.arange(len(v)), v, marker=".", lw=1.5, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if fps:
+        top = ax.secondary_xaxis("top", functions=(lambda f: f / fps, lambda t: t * fps))
+        top.set_xlabel("time (s)")
+    fig.tight_layout()
     return fig
