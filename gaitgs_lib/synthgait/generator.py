@@ -1,0 +1,251 @@
+"""SynthGait dataset generation: presets, the on-disk layout, determinism, atomic output.
+
+synthgait.md ("Structure", "Performance") and protocols.md ("Preprocessing into the
+OpenGait layout"). Output: `<out>/<sid>/<type>/<view>/<view>.pkl` (uint8 [T, 64, 64]),
+`<out>/partition.json`, `<out>/meta.json`; optionally CASIA-B-style raw PNGs in the sibling
+folder `<out>-raw/<sid>/<type>/<view>/<sid>-<type>-<view>-<frame:03d>.png` (320x240).
+Everything is written into temporary sibling folders that are renamed into place at the
+end, so a crash never leaves a half-written dataset.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..data.io import write_sequence
+from ..data.pretreat import preprocess_sequence
+from .render import FIELD_H, FIELD_W
+from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
+
+GENERATOR_VERSION = "1.0"
+TRAIN_FRACTION = 74 / 124          # CASIA-B's 074 / 050 split
+
+
+@dataclass(frozen=True)
+class SynthPreset:
+    """How big a SynthGait dataset is (synthgait.md, "Structure")."""
+
+    name: str
+    n_subjects: int
+    cycles: tuple                  # gait cycles per sequence, uniform range
+    frame_range: tuple             # clip of the raw sequence length (frames)
+    twin_pairs_train: int
+    twin_pairs_test: int
+    types: tuple = tuple(TYPES)
+    views: tuple = tuple(VIEWS)
+
+    @property
+    def n_train(self) -> int:
+        return int(round(self.n_subjects * TRAIN_FRACTION))
+
+
+PRESETS = {
+    # CASIA-B's size: 124 subjects x 10 types x 11 views, 60-110 frames at 25 fps
+    "b": SynthPreset("b", 124, cycles=(2.5, 4.0), frame_range=(60, 110), twin_pairs_train=6, twin_pairs_test=5),
+    # the notebooks' quick dataset: 30 subjects (18 / 12), 1.4-2 cycles per sequence
+    "mini": SynthPreset("mini", 30, cycles=(1.4, 2.0), frame_range=(32, 60), twin_pairs_train=2, twin_pairs_test=2),
+    # for tests: 4 subjects (2 / 2, one twin pair among the test subjects), ~half a cycle
+    "test": SynthPreset("test", 4, cycles=(0.4, 0.5), frame_range=(8, 16), twin_pairs_train=0, twin_pairs_test=1),
+}
+
+
+def subject_ids(n: int) -> list[str]:
+    return [f"{i:03d}" for i in range(1, n + 1)]
+
+
+def twin_pairs(preset: SynthPreset, seed: int, n_subjects: int | None = None) -> list[list[str]]:
+    """Twin pairs [[a, b], ...] (b borrows a's body): adjacent ids drawn from the train and test ranges."""
+    n = n_subjects or preset.n_subjects
+    n_train = int(round(n * TRAIN_FRACTION))
+    rng = _rng(seed, 0, 99)
+    pairs = []
+    for lo, hi, k in ((0, n_train, preset.twin_pairs_train), (n_train, n, preset.twin_pairs_test)):
+        starts = np.arange(lo, hi - 1, 2)
+        k = min(k, len(starts))
+        for s in sorted(rng.choice(starts, size=k, replace=False)) if k else []:
+            pairs.append([f"{s + 1:03d}", f"{s + 2:03d}"])
+    return pairs
+
+
+def _subjects(preset: SynthPreset, seed: int, n: int):
+    twin_of = {b: a for a, b in twin_pairs(preset, seed, n)}
+    return [make_subject(seed, sid, twin_of.get(sid)) for sid in subject_ids(n)]
+
+
+def _generate_subject(job) -> dict:
+    """Worker: render, preprocess and write every sequence of one subject -> frame statistics."""
+    preset, seed, subject, out, raw_out = job
+    from PIL import Image
+
+    stats = {}
+    for type_ in preset.types:
+        for view in preset.views:
+            r = render_walk(subject, type_, view, seed, cycles=preset.cycles, frame_range=preset.frame_range)
+            seq, report = preprocess_sequence(r.frames)
+            if seq.shape[0] == 0:
+                raise RuntimeError(f"SynthGait: {subject.sid}/{type_}/{view} lost every frame in preprocessing")
+            write_sequence(Path(out) / subject.sid / type_ / view / f"{view}.pkl", seq)
+            stats[f"{type_}/{view}"] = [int(r.frames.shape[0]), int(seq.shape[0])]
+            if raw_out is not None:
+                folder = Path(raw_out) / subject.sid / type_ / view
+                folder.mkdir(parents=True, exist_ok=True)
+                for i, frame in enumerate(field_frames(r)):
+                    Image.fromarray(frame).save(folder / f"{subject.sid}-{type_}-{view}-{i + 1:03d}.png")
+    return {"sid": subject.sid, "frames": stats}
+
+
+def field_frames(r) -> np.ndarray:
+    """Paste a rendered walk's person window into CASIA-B's 320x240 field -> uint8 [T, 240, 320]."""
+    T, h, w = r.frames.shape
+    out = np.zeros((T, FIELD_H, FIELD_W), np.uint8)
+    for t in range(T):
+        x0, y0 = (int(v) for v in r.origin[t])
+        fx0, fy0 = max(x0, 0), max(y0, 0)
+        fx1, fy1 = min(x0 + w, FIELD_W), min(y0 + h, FIELD_H)
+        if fx1 > fx0 and fy1 > fy0:
+            out[t, fy0:fy1, fx0:fx1] = r.frames[t, fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
+    return out
+
+
+def _identity(preset: str, seed: int, n: int) -> dict:
+    return {"generator": "synthgait", "version": GENERATOR_VERSION, "preset": preset, "seed": int(seed),
+            "n_subjects": int(n)}
+
+
+def _read_meta(out: Path) -> dict | None:
+    try:
+        return json.loads((out / "meta.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini", seed: int = 0,
+             overwrite: bool = False, raw_png: bool = False, subjects: int | None = None,
+             progress: bool = True, workers: int | None = None) -> Path:
+    """Generate a SynthGait dataset (synthgait.md) in the OpenGait layout; returns its folder.
+
+    preset: "mini" (30 subjects), "b" (124, CASIA-B's size) or "test" (4, for unit tests);
+    subjects: a different number of subjects (split 74:50 like CASIA-B);
+    raw_png: also write CASIA-B-style raw PNGs into `<out>-raw/` (for `pretreat`);
+    workers: processes (default: up to 2, one per CPU; results do not depend on it).
+    Refuses to replace a folder holding anything else unless `overwrite=True`; returns at
+    once when `out` already holds this preset/seed/version/size.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"generate: unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    spec = PRESETS[preset]
+    n = int(subjects or spec.n_subjects)
+    if n < 2:
+        raise ValueError(f"generate: need at least 2 subjects (one train, one test), got {n}")
+    out = Path(out)
+    raw_dir = out.with_name(out.name + "-raw")
+    ident = _identity(preset, seed, n)
+    meta = _read_meta(out) if out.is_dir() else None
+    complete = meta is not None and all(meta.get(k) == v for k, v in ident.items())
+    if complete and not overwrite and (not raw_png or raw_dir.is_dir()):
+        print(f"SynthGait {preset} (seed {seed}, {n} subjects, v{GENERATOR_VERSION}) already complete at {out}")
+        return out
+    for folder in (out, raw_dir) if raw_png else (out,):
+        if folder.exists() and not overwrite and not (folder == out and complete):
+            busy = folder.is_file() or any(folder.iterdir())
+            if busy:
+                what = (f"a different dataset ({ {k: meta.get(k) for k in ident} })" if folder == out and meta
+                        else "files that are not a SynthGait dataset")
+                raise FileExistsError(f"generate: {folder} already holds {what}; pass overwrite=True "
+                                      f"(CLI: --overwrite) to replace it, or choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tag = f".tmp-{os.getpid()}"
+    tmp = out.with_name(out.name + tag)
+    tmp_raw = raw_dir.with_name(raw_dir.name + tag) if raw_png else None
+    t0 = time.time()
+    try:
+        for folder in (tmp, tmp_raw):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+        subs = _subjects(spec, seed, n)
+        jobs = [(spec, seed, s, str(tmp), str(tmp_raw) if tmp_raw else None) for s in subs]
+        workers = workers or min(2, os.cpu_count() or 1)
+        stats = {}
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc=f"SynthGait {preset}", unit="subject", disable=not progress)
+        if workers > 1 and len(jobs) > 1:
+            with mp.get_context().Pool(workers) as pool:
+                for res in pool.imap_unordered(_generate_subject, jobs):
+                    stats[res["sid"]] = res["frames"]
+                    bar.update()
+        else:
+            for job in jobs:
+                res = _generate_subject(job)
+                stats[res["sid"]] = res["frames"]
+                bar.update()
+        bar.close()
+        sids = subject_ids(n)
+        n_train = int(round(n * TRAIN_FRACTION))
+        _write_json(tmp / "partition.json", {"TRAIN_SET": sids[:n_train], "TEST_SET": sids[n_train:]})
+        raw_lengths = [v[0] for s in stats.values() for v in s.values()]
+        kept_lengths = [v[1] for s in stats.values() for v in s.values()]
+        meta = dict(ident)
+        meta.update({
+            "fps": FPS, "types": list(spec.types), "views": list(spec.views),
+            "frame_size": [64, 64], "cycles_per_sequence": list(spec.cycles),
+            "raw_field": [FIELD_H, FIELD_W], "raw_png": str(raw_dir.name) if raw_png else None,
+            "n_sequences": len(kept_lengths), "frames_raw_total": int(sum(raw_lengths)),
+            "frames_kept_total": int(sum(kept_lengths)),
+            "frames_kept_range": [int(min(kept_lengths)), int(max(kept_lengths))],
+            "twins": twin_pairs(spec, seed, n),
+            "subjects": {s.sid: s.traits() for s in subs},
+        })
+        _write_json(tmp / "meta.json", meta)          # written last: its presence marks completeness
+        for src, dst in ((tmp, out), (tmp_raw, raw_dir)):
+            if src is None:
+                continue
+            if dst.exists():
+                old = dst.with_name(dst.name + tag + "-old")
+                os.replace(dst, old)
+                os.replace(src, dst)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(src, dst)
+    finally:
+        for folder in (tmp, tmp_raw):
+            if folder is not None and folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+    dt = time.time() - t0
+    print(f"SynthGait {preset}: {n} subjects, {len(kept_lengths)} sequences, {sum(kept_lengths)} frames "
+          f"in {dt:.1f} s -> {out}" + (f" (+ raw PNGs in {raw_dir})" if raw_png else ""))
+    return out
+
+
+def ensure_synthgait(preset: str = "mini", root: str | os.PathLike = "data", seed: int = 0,
+                     progress: bool = True) -> Path:
+    """The folder `<root>/synthgait-<preset>`, generated first when missing (for notebooks)."""
+    out = Path(root) / f"synthgait-{preset}"
+    meta = _read_meta(out)
+    if meta is not None and meta.get("version") == GENERATOR_VERSION and meta.get("preset") == preset \
+            and meta.get("seed") == seed:
+        return out
+    return generate(preset, out, seed=seed, progress=progress)
+
+
+def load_meta(root: str | os.PathLike) -> dict:
+    """meta.json of a SynthGait dataset (traits, twins, generator version)."""
+    meta = _read_meta(Path(root))
+    if meta is None:
+        raise FileNotFoundError(f"{Path(root) / 'meta.json'}: not a SynthGait dataset (no meta.json)")
+    return meta

@@ -1,0 +1,206 @@
+"""SynthGait generator: layout, metadata, determinism, twins, overwrite/atomicity, covariates, CLI."""
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaitgs_lib.data.io import read_sequence
+from gaitgs_lib.data.pretreat import preprocess_sequence
+from gaitgs_lib.synthgait import (GENERATOR_VERSION, PRESETS, TYPES, VIEWS, generate, make_subject,
+                                  render_frame, render_walk, skeleton)
+from gaitgs_lib.synthgait import generator as gen_mod
+from gaitgs_lib.synthgait.cli import contact_sheet_main, main
+from gaitgs_lib.synthgait.covariates import Bag
+from gaitgs_lib.synthgait.motion import J
+
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sg") / "synthgait-test"
+    return generate("test", out, seed=SEED, progress=False, workers=1)
+
+
+def _digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_layout_and_naming(dataset):
+    sids = sorted(p.name for p in dataset.iterdir() if p.is_dir())
+    assert sids == ["001", "002", "003", "004"]
+    for sid in sids:
+        assert sorted(p.name for p in (dataset / sid).iterdir()) == sorted(TYPES)
+        for typ in TYPES:
+            assert sorted(p.name for p in (dataset / sid / typ).iterdir()) == VIEWS
+            for view in VIEWS:
+                assert [p.name for p in (dataset / sid / typ / view).iterdir()] == [f"{view}.pkl"]
+    assert not list(dataset.parent.glob("*.tmp*")), "temporary folders left behind"
+
+
+def test_partition_and_meta(dataset):
+    part = json.loads((dataset / "partition.json").read_text())
+    assert part == {"TRAIN_SET": ["001", "002"], "TEST_SET": ["003", "004"]}
+    meta = json.loads((dataset / "meta.json").read_text())
+    assert (meta["generator"], meta["version"], meta["preset"], meta["seed"]) == \
+        ("synthgait", GENERATOR_VERSION, "test", SEED)
+    assert meta["twins"] == [["003", "004"]]
+    assert meta["n_sequences"] == 4 * len(TYPES) * len(VIEWS)
+    assert meta["types"] == TYPES and meta["views"] == VIEWS and meta["fps"] == 25.0
+    s = meta["subjects"]["001"]
+    assert s["sex"] in ("F", "M") and isinstance(s["build"], float)
+    assert 80 < s["gait"]["cadence"] < 145
+    assert s["bags"]["bg-01"]["kind"] in ("backpack", "shoulder", "hand")
+    assert 0.28 <= s["coat"]["hem"] <= 0.41
+    assert s["twin"] is None and meta["subjects"]["004"]["twin"] == "003"
+
+
+def test_frames_uint8_64x64_and_lengths(dataset):
+    lo, hi = PRESETS["test"].frame_range
+    for sid in ("001", "004"):
+        for typ in ("nm-01", "bg-02", "cl-01"):
+            seq = read_sequence(dataset / sid / typ / "054" / "054.pkl")
+            assert seq.dtype == np.uint8 and seq.shape[1:] == (64, 64)
+            assert 1 <= seq.shape[0] <= hi
+            # bicubic resizing leaves grey only on the outline: nearly all pixels are 0 or 255
+            assert np.isin(seq, (0, 255)).mean() > 0.9
+            assert (seq.reshape(len(seq), -1).max(1) == 255).all()
+    spec = PRESETS["test"]
+    r = render_walk(make_subject(SEED, "001"), "nm-01", "090", SEED, cycles=spec.cycles, frame_range=spec.frame_range)
+    assert set(np.unique(r.frames)) <= {0, 255}
+    assert lo <= r.frames.shape[0] <= hi
+
+
+def test_deterministic_and_independent_of_workers(dataset, tmp_path):
+    again = generate("test", tmp_path / "again", seed=SEED, progress=False, workers=2)
+    assert _digest(again) == _digest(dataset)
+
+
+def test_other_seed_differs(tmp_path):
+    a = render_walk(make_subject(0, "001"), "nm-01", "090", 0).frames
+    b = render_walk(make_subject(1, "001"), "nm-01", "090", 1).frames
+    assert a.shape != b.shape or not np.array_equal(a, b)
+
+
+def test_twins_share_body_not_gait(dataset):
+    a, b = make_subject(SEED, "003"), make_subject(SEED, "004", twin_of="003")
+    assert a.body == b.body and a.bags == b.bags and a.coat == b.coat and a.outfit == b.outfit
+    assert b.twin == "003"
+    assert abs(b.gait.cadence / a.gait.cadence - 1) > 0.05
+    assert not np.allclose(a.gait.coeffs, b.gait.coeffs)
+    assert a.gait.trunk_lean == b.gait.trunk_lean        # posture traits are part of the look
+    other = make_subject(SEED, "001")
+    assert other.body != a.body
+
+
+def test_same_dataset_is_not_regenerated(dataset, capsys):
+    before = (dataset / "meta.json").stat().st_mtime_ns
+    assert generate("test", dataset, seed=SEED, progress=False) == dataset
+    assert "already complete" in capsys.readouterr().out
+    assert (dataset / "meta.json").stat().st_mtime_ns == before
+
+
+def test_refuses_to_overwrite_other_data(dataset, tmp_path):
+    with pytest.raises(FileExistsError, match="different dataset"):
+        generate("test", dataset, seed=SEED + 1, progress=False)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        generate("test", foreign, seed=0, subjects=2, progress=False)
+    assert (foreign / "notes.txt").read_text() == "mine"
+    out = generate("test", foreign, seed=0, subjects=2, progress=False, overwrite=True, workers=1)
+    assert not (out / "notes.txt").exists() and (out / "meta.json").is_file()
+    assert json.loads((out / "partition.json").read_text()) == {"TRAIN_SET": ["001"], "TEST_SET": ["002"]}
+
+
+def test_crash_leaves_no_output(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = gen_mod.write_sequence
+
+    def flaky(path, array):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise RuntimeError("disk full (simulated)")
+        return real(path, array)
+
+    monkeypatch.setattr(gen_mod, "write_sequence", flaky)
+    with pytest.raises(RuntimeError, match="simulated"):
+        generate("test", tmp_path / "crash", seed=0, subjects=2, progress=False, workers=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_preset_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown preset 'c'"):
+        generate("c", tmp_path / "x")
+
+
+def _centre_offset(subject, type_, view):
+    """Mean horizontal mass centre of the silhouette relative to the pelvis (pixels), and mean area."""
+    r = render_walk(subject, type_, view, 0, noise=False, n_frames=30)
+    f = r.frames.astype(np.float64) / 255
+    cols = np.arange(f.shape[2]) + 0.5
+    centre = (f.sum(1) * cols).sum(1) / f.sum((1, 2))
+    return float(np.mean(centre - r.joints2d[:, J["pelvis"], 0])), float(f.sum((1, 2)).mean())
+
+
+def test_bag_shifts_mass_centre_and_coat_widens():
+    s = make_subject(0, "001")
+    nm, nm_area = _centre_offset(s, "nm-01", "000")
+    bag = Bag("shoulder", side=1.0, width=0.07, depth=0.2, length=0.16, arm_gain=0.4, lean=0.0)
+    bg, bg_area = _centre_offset(replace(s, bags=(bag, bag)), "bg-01", "000")
+    assert bg - nm > 0.1            # the bag on the left hip appears on the right of a frontal view
+    assert bg_area > nm_area
+    hand = Bag("hand", side=-1.0, width=0.07, depth=0.2, length=0.16, arm_gain=0.1, lean=0.0)
+    hb, _ = _centre_offset(replace(s, bags=(hand, hand)), "bg-01", "000")
+    assert hb - nm < -0.3           # a bag in the right hand: mass moves left
+    pack = Bag("backpack", side=1.0, width=0.17, depth=0.1, length=0.24, arm_gain=1.0, lean=5.0)
+    nm90, _ = _centre_offset(s, "nm-01", "090")
+    bp90, _ = _centre_offset(replace(s, bags=(pack, pack)), "bg-01", "090")
+    assert bp90 - nm90 > 0.3        # at 090 the walk goes leftwards: a backpack shifts mass rightwards
+    _, cl_area = _centre_offset(s, "cl-01", "000")
+    assert cl_area > 1.05 * nm_area
+
+
+def test_skeleton_matches_rendered_frame():
+    s = make_subject(0, "002")
+    sk = skeleton(s, view="090", n_frames=12)
+    assert sk["joints"].shape == (12, 22, 3) and sk["joints2d"].shape == (12, 22, 2)
+    frame = render_frame(s, view="090", frame=5, n_frames=12)
+    col, row = sk["joints2d"][5, J["pelvis"]]
+    assert frame[int(row), int(col)] == 255                  # the pelvis is inside the silhouette
+    head = sk["joints"][:, J["head_top"], 2]
+    assert np.all((head > 0.9) & (head < 1.1))               # about one body height tall
+
+
+def test_raw_png_round_trip_through_pretreat(tmp_path):
+    from PIL import Image
+
+    out = generate("test", tmp_path / "sg", seed=0, subjects=2, progress=False, raw_png=True, workers=1)
+    raw = tmp_path / "sg-raw" / "001" / "nm-01" / "090"
+    pngs = sorted(raw.glob("*.png"))
+    assert pngs[0].name == "001-nm-01-090-001.png"
+    frames = np.stack([np.asarray(Image.open(p)) for p in pngs])
+    assert frames.shape[1:] == (240, 320) and set(np.unique(frames)) <= {0, 255}
+    again, _ = preprocess_sequence(frames)
+    stored = read_sequence(out / "001" / "nm-01" / "090" / "090.pkl")
+    assert again.shape == stored.shape
+    # the 320-wide field and the person window resize to slightly different widths, which
+    # can move the mass-median column by one pixel: compare allowing that shift
+    diff = [min(np.abs(np.roll(a.astype(int), s, axis=1) - b.astype(int)).mean() for s in (-1, 0, 1))
+            for a, b in zip(again, stored)]
+    assert np.mean(diff) < 2.0
+
+
+def test_cli_and_contact_sheet(dataset, tmp_path, capsys):
+    assert main(["--preset", "test", "--out", str(dataset), "--seed", str(SEED), "--no-progress"]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert main(["--preset", "test", "--out", str(dataset), "--seed", "9", "--no-progress"]) == 1
+    png = tmp_path / "sheet.png"
+    assert contact_sheet_main(["--data", str(dataset), "--subject", "003", "--out", str(png)]) == 0
+    assert png.stat().st_size > 1000
+    assert contact_sheet_main(["--data", str(dataset), "--twins", "--out", str(tmp_path / "tw.png")]) == 0
