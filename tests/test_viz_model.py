@@ -92,3 +92,17 @@ def test_plot_span_distances_one_legend_entry_per_highlighted_name():
     fig = vm.plot_span_distances([3, 6], np.ones((2, 4)), ["a", "a", "b", "b"], highlight=[0, 1])
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert texts == ["a", "other subjects"]
+
+
+def test_plot_span_distances_marks_twins():
+    fig = vm.plot_span_distances([3, 6], np.ones((2, 3)), ["a", "b", "c"], highlight=[0], twins=[2])
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["a", "c (twin)", "other subjects"]
+    assert fig.axes[0].get_lines()[2].get_linestyle() == "--"
+
+
+def test_plot_span_distances_relative_divides_by_the_gallery_mean():
+    d = np.array([[1.0, 3.0], [2.0, 2.0]])
+    fig = vm.plot_span_distances([3, 6], d, ["a", "b"], relative=True)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [0.5, 1.0])
+    assert "gallery mean" in fig.axes[0].get_ylabel()

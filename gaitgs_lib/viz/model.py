@@ -215,26 +215,34 @@ def plot_sequence_timeline(frames, units: Sequence[Sequence[int]], windows: dict
 
 
 def plot_span_distances(spans: Sequence[int], distances, labels: Sequence[str], highlight: Sequence[int] = (),
-                        title: str = "Distance to the gallery vs. frames fed"):
+                        title: str = "Distance to the gallery vs. frames fed", twins: Sequence[int] = (),
+                        relative: bool = False):
     """One line per gallery sequence: its distance to the probe as the span (frames fed) grows.
 
-    distances: `[len(spans), m]`; `highlight`: gallery indices drawn bold (e.g. the same subject).
+    distances: `[len(spans), m]`; `highlight`: gallery indices drawn bold red (e.g. the same
+    subject); `twins`: indices drawn dashed orange (e.g. the subject's SynthGait twin).
+    `relative=True` divides each span's distances by their mean over the gallery, so that the
+    ranking stays readable while all distances shrink or grow with the span.
     """
     d = _np(distances)
+    if relative:
+        d = d / d.mean(1, keepdims=True)
     if d.shape != (len(spans), len(labels)):
         raise ValueError(f"plot_span_distances: distances {d.shape} must be [len(spans)={len(spans)}, "
                          f"len(labels)={len(labels)}]")
     fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
     named = set()
     for j, label in enumerate(labels):
-        bold = j in set(highlight)
-        show = bold and label not in named  # one legend entry per highlighted name
+        bold, twin = j in set(highlight), j in set(twins)
+        show = (bold or twin) and label not in named  # one legend entry per highlighted name
         named.add(label)
-        ax.plot(spans, d[:, j], marker="o", ms=3, lw=2.5 if bold else 1, alpha=1 if bold else 0.45,
-                color="tab:red" if bold else "tab:blue", label=label if show else None)
+        colour = "tab:red" if bold else "tab:orange" if twin else "tab:blue"
+        ax.plot(spans, d[:, j], marker="o", ms=3, lw=2.5 if bold else 2 if twin else 1,
+                ls="--" if twin else "-", alpha=1 if (bold or twin) else 0.45, color=colour,
+                label=(f"{label} (twin)" if twin else label) if show else None)
     ax.plot([], [], color="tab:blue", alpha=0.45, label="other subjects")
     ax.set_xlabel("span: frames fed to the model")
-    ax.set_ylabel("distance (mean over parts)")
+    ax.set_ylabel("distance / gallery mean" if relative else "distance (mean over parts)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
