@@ -50,8 +50,8 @@ class SynthPreset:
 PRESETS = {
     # CASIA-B's size: 124 subjects x 10 types x 11 views, 60-110 frames at 25 fps
     "b": SynthPreset("b", 124, cycles=(2.5, 4.0), frame_range=(60, 110), twin_pairs_train=6, twin_pairs_test=5),
-    # the notebooks' quick dataset: 30 subjects (18 / 12), 1.4-2 cycles per sequence
-    "mini": SynthPreset("mini", 30, cycles=(1.4, 2.0), frame_range=(32, 60), twin_pairs_train=2, twin_pairs_test=2),
+    # the notebooks' quick dataset: 30 subjects (18 / 12), 1.3-1.8 cycles (~35-50 frames) per sequence
+    "mini": SynthPreset("mini", 30, cycles=(1.3, 1.8), frame_range=(30, 52), twin_pairs_train=2, twin_pairs_test=2),
     # for tests: 4 subjects (2 / 2, one twin pair among the test subjects), ~half a cycle
     "test": SynthPreset("test", 4, cycles=(0.4, 0.5), frame_range=(8, 16), twin_pairs_train=0, twin_pairs_test=1),
 }

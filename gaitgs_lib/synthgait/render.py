@@ -112,8 +112,10 @@ def rasterise(segs_a, segs_b, radii_a, radii_b, round_caps, signs, shape) -> np.
     """
     T, H, W = shape
     M = 4                                                      # margin so boxes never leave the canvas
-    body = np.zeros((T, H + 2 * M, W + 2 * M), np.float32)
-    tt = np.arange(T)[:, None, None]
+    Hp, Wp = H + 2 * M, W + 2 * M
+    body = np.zeros((T, Hp, Wp), np.float32)
+    flat_body = body.reshape(-1)                               # a view: scatter through flat indices
+    frame_base = np.arange(T, dtype=np.int64) * (Hp * Wp)
     f32 = np.float32
     order = [i for i, s in enumerate(signs) if s > 0] + [i for i, s in enumerate(signs) if s <= 0]
     clipped = False
@@ -157,11 +159,12 @@ def rasterise(segs_a, segs_b, radii_a, radii_b, round_caps, signs, shape) -> np.
             length = np.sqrt(l2f)
             cov = np.minimum(cov, f32(0.5) + np.minimum(t, f32(1) - t) * length)
         np.clip(cov, f32(0), f32(1), out=cov)
-        idx = (tt, ys[:, :, None] + M, xs[:, None, :] + M)
+        base = frame_base + (lo[:, 1] + M) * Wp + (lo[:, 0] + M)               # [T]
+        idx = base[:, None, None] + (np.arange(bh)[:, None] * Wp + np.arange(bw))[None]
         if sign > 0:
-            body[idx] += cov
+            flat_body[idx] += cov
         else:
-            body[idx] -= cov
+            flat_body[idx] -= cov
     if not clipped:
         np.minimum(body, f32(1), out=body)
     return body[:, M:M + H, M:M + W] > 0.5
