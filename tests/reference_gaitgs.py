@@ -68,9 +68,10 @@ class RefUTA(nn.Module):
 
 
 class RefMGFE(nn.Module):
-    def __init__(self, channels):
+    def __init__(self, channels, channels_last=False):
         super().__init__()
         c0, c1, c2 = channels
+        self.channels_last = channels_last  # benchmark option: NDHWC feature maps after the stem
         self.conv3d = nn.Sequential(
             BasicConv3d(1, c0, 3, padding=1), nn.LeakyReLU(),
             BasicConv3d(c0, c0, 1), nn.LeakyReLU(),
@@ -84,6 +85,8 @@ class RefMGFE(nn.Module):
 
     def forward(self, x):
         x = self.conv3d(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         u = self.UTA0(x)
         x = self.pool(self.STEM_S0(x))
         u = self.pool(self.STEM_C0(u)) + self.UTA1(x)
@@ -179,11 +182,11 @@ class RefPIEG(nn.Module):
 class ReferenceGaitGS(nn.Module):
     """GaitGS with the authors' structure and names; `forward` returns the same dict as ours."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, channels_last=False):
         super().__init__()
         self.cfg = cfg
         c2 = cfg.channels[2]
-        self.mgfe = RefMGFE(cfg.channels)
+        self.mgfe = RefMGFE(cfg.channels, channels_last)
         self.PIEG = RefPIEG(c2, cfg.views, cfg.gem_p_init)
         self.MCMs_S = RefMCM(c2, cfg.parts)
         self.MCMs_C = RefMCM(c2, cfg.parts)

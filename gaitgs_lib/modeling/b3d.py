@@ -30,4 +30,4 @@ class B3D(nn.Module):
 
     def forward(self, x):
         # x: [n, a, s, h, w] -> [n, b, s, h, w]
-        return F.leaky_relu(F.conv3d(conv3d_layout(x), self.fused_weight(), padding=1))
+        return F.leaky_relu(F.conv3d(conv3d_layout(x), self.fused_weight(), padding=1), inplace=True)

@@ -99,6 +99,8 @@ def main(argv=None) -> int:
             stats = summary(model, input_data=[torch.zeros(1, args.frames, h, w)], depth=args.depth,
                             col_names=("input_size", "output_size", "num_params"), verbose=0)
         print(stats)
+        print("(torchinfo's mult-adds leave out the B3D convolutions: they run as one functional conv3d "
+              "with the summed kernel)")
         print()
     print(f"GaitGS preset {args.preset!r}: input {h}x{w}, {args.frames} frames")
     print(format_parameter_table(parameter_table(model, detail=True)))
