@@ -151,15 +151,13 @@ def cross_view_protocol(
             pidx = np.flatnonzero(pmask_all & (views == pv))
             if len(pidx) == 0:
                 continue
-            # One distance block per probe view against the whole gallery, then split by view.
-            gidx_all = np.flatnonzero(gmask_all)
-            dist_all = part_distance(emb[pidx], emb[gidx_all], metric)  # [n_p, n_g]
+            probe_emb = emb[torch.from_numpy(pidx)]  # [n_p, C, P]
             for j, gv in enumerate(view_names):
-                sel = views[gidx_all] == gv
-                if not sel.any():
+                gidx = np.flatnonzero(gmask_all & (views == gv))
+                if len(gidx) == 0:
                     continue
-                dist = dist_all[:, torch.from_numpy(np.flatnonzero(sel))]
-                gsids = sids[gidx_all][sel]
+                dist = part_distance(probe_emb, emb[torch.from_numpy(gidx)], metric).cpu()  # [n_p, n_g]
+                gsids = sids[gidx]
                 psids = sids[pidx]
                 if exclude_invalid:
                     valid = np.isin(psids, gsids)
@@ -457,6 +455,8 @@ def evaluate_checkpoint(checkpoint, data, protocol: str, preset=None, fmt: str =
     if len(ds) == 0:
         raise ValueError(f"{data}: the test split has no sequences (check partition.json's TEST_SET)")
     emb = extract_embeddings(model, ds, device=device, batch_size=batch_size, progress=progress)
+    if device.type != "cpu":  # distances on the accelerator (OU-MVLP has ~10^5 sequences)
+        emb = {**emb, "embeddings": emb["embeddings"].to(device)}
     try:
         result = run_protocol(protocol, emb, metric)
     except ValueError as err:

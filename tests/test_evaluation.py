@@ -218,3 +218,18 @@ def test_twins_protocol():
     assert res["mean"] == casia_b_protocol(emb, sids, types, views)["mean"] and res["chance"] == 50.0
     with pytest.raises(ValueError, match="none of the twin pairs"):
         twins_protocol(emb, sids, types, views, [("001", "002")])
+
+
+def test_evaluate_cli_authors_checkpoint(tiny_checkpoint, authors_fixture, tmp_path, capsys):
+    from gaitgs_lib.evaluation import main
+
+    root, _ = tiny_checkpoint
+    path = tmp_path / "opengait.pt"
+    torch.save({"model": authors_fixture["state_dict"], "optimizer": None, "scheduler": None, "iteration": 0}, path)
+    argv = ["--checkpoint", str(path), "--data", str(root), "--protocol", "casia-b", "--no-progress"]
+    assert main(argv) == 2
+    assert "carries no config; pass --preset" in capsys.readouterr().err
+    assert main(argv + ["--format", "opengait", "--preset", "tiny"]) == 2
+    assert "does not fit GaitGS config 'tiny'" in capsys.readouterr().err
+    assert main(argv + ["--preset", "authors-small"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[0] == "NM"
