@@ -31,7 +31,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings  # noqa: E402
+from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings, twins_protocol  # noqa: E402
 from gaitgs_lib.training import ABLATIONS, export_checkpoint, load_trained_model, train  # noqa: E402
 
 VARIANTS = ("full",) + tuple(ABLATIONS)  # full, no-coarse, no-mcm, no-global-span, no-pieg
@@ -67,20 +67,13 @@ def embed_test_split(model, data: Path, batch_size: int = 64, subjects=None, pro
 
 
 def twins_rank1(emb: dict, twins) -> dict:
-    """CASIA-B rank-1 restricted to each twin pair (gallery and probes of the two twins only; chance 50 %),
+    """`evaluation.twins_protocol`: the CASIA-B protocol on each twin pair alone (chance 50 %),
     averaged over the pairs present in the test split."""
-    sids = np.asarray(emb["sids"])
-    per_pair = []
-    for a, b in twins:
-        keep = np.flatnonzero(np.isin(sids, [a, b]))
-        if len(set(sids[keep])) < 2:
-            continue
-        res = casia_b_protocol(emb["embeddings"][torch.from_numpy(keep)], sids[keep],
-                               np.asarray(emb["types"])[keep], np.asarray(emb["views"])[keep])
-        per_pair.append({"pair": [a, b], **{c: res["mean"][c] for c in CONDITIONS}})
-    out = {c: float(np.mean([p[c] for p in per_pair])) if per_pair else None for c in CONDITIONS}
-    out["pairs"] = per_pair
-    return out
+    present = [p for p in twins if set(p) <= set(emb["sids"])]
+    if not present:
+        return {c: None for c in CONDITIONS} | {"pairs": []}
+    res = twins_protocol(emb["embeddings"], emb["sids"], emb["types"], emb["views"], present)
+    return {**res["mean"], "pairs": [{"pair": k.split("-"), **v} for k, v in res["pairs"].items()]}
 
 
 def evaluate_variant(ckpt: Path, data: Path, twins) -> dict:
@@ -125,6 +118,35 @@ def run_variant(variant: str, args, twins) -> dict:
     return res
 
 
+def data_summary(root: Path) -> dict:
+    """What identifies a generated dataset: the generator's own description in meta.json."""
+    meta_path = Path(root) / "meta.json"
+    if not meta_path.exists():
+        return {"root": str(root)}
+    meta = json.loads(meta_path.read_text())
+    keys = ("generator", "version", "preset", "seed", "cycles_per_sequence", "frames_kept_range", "n_sequences",
+            "frames_kept_total")
+    return {k: meta[k] for k in keys if k in meta}
+
+
+def reevaluate(args) -> None:
+    """Evaluate the exported checkpoints again on `args.reeval` (e.g. a regenerated dataset)."""
+    meta = json.loads((Path(args.reeval) / "meta.json").read_text())
+    for v in args.variants:
+        run_dir = args.workdir / "runs" / "ablations-tiny" / v
+        ckpt = args.workdir / "data" / "checkpoints" / f"tiny-{v}.pt"
+        if not (run_dir / "result.json").exists() or not ckpt.exists():
+            print(f"{v}: not trained yet, skipped")
+            continue
+        res = json.loads((run_dir / "result.json").read_text())
+        other = evaluate_variant(ckpt, Path(args.reeval), meta.get("twins", []))
+        res["reevaluated"] = {"data": data_summary(Path(args.reeval)), "rank1": other["rank1"],
+                              "twins_rank1": other["twins_rank1"], "per_view": other["per_view"]}
+        _atomic_json(res, run_dir / "result.json")
+        print(f"{v} on {args.reeval}: rank-1 NM/BG/CL " + " / ".join(f"{other['rank1'][c]:.1f}" for c in CONDITIONS),
+              flush=True)
+
+
 def collect(args) -> dict:
     variants = {}
     for v in VARIANTS:
@@ -134,12 +156,15 @@ def collect(args) -> dict:
             res["metrics"] = json.loads((path.parent / "metrics.json").read_text())
             variants[v] = res
     steps = sorted({r["steps"] for r in variants.values()})
+    totals = sorted({r["train_config"]["total_iters"] for r in variants.values()})
+    command = (f"python benchmarks/ablations_tiny.py --steps {steps[0]} --total-iters {totals[0]}"
+               if len(steps) == 1 and len(totals) == 1 else args.command_line)
     out = {
         "description": "GaitGS tiny on synthgait-mini, one run per ablation variant, same seed/plan/steps; "
                        "rank-1 (%) by the CASIA-B protocol on the test subjects (identical views excluded); "
                        "twins_rank1: protocol restricted to each twin pair (chance 50 %).",
-        "command": args.command_line,
-        "data": str(Path(args.data).relative_to(REPO)) if Path(args.data).resolve().is_relative_to(REPO) else str(args.data),
+        "command": command,
+        "data": data_summary(Path(args.data)),
         "steps": steps,
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores (shared), torch {torch.__version__.split('+')[0]}",
         "variants": variants,
@@ -163,13 +188,17 @@ def main(argv=None) -> int:
     ap.add_argument("--k", type=int, help="sequences per subject (default: the tiny preset's)")
     ap.add_argument("--workdir", type=Path, default=REPO, help="where runs/ and data/checkpoints/ go (tests)")
     ap.add_argument("--collect", action="store_true", help="only merge finished variants into the JSON")
+    ap.add_argument("--reeval", help="evaluate the finished variants' checkpoints again on this dataset root "
+                                     "(stored as 'reevaluated' in each result), then collect")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     args.command_line = "python benchmarks/ablations_tiny.py " + " ".join(argv if argv is not None else sys.argv[1:])
     torch.set_num_threads(args.threads)
-    if not args.collect:
+    if args.reeval:
+        reevaluate(args)
+    elif not args.collect:
         if not Path(args.data).exists():
-            from gaitgs_lib.synthgait.generate import ensure_synthgait
+            from gaitgs_lib.synthgait import ensure_synthgait
 
             ensure_synthgait("mini", root=Path(args.data).parent)
         meta = json.loads((Path(args.data) / "meta.json").read_text())

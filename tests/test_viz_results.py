@@ -100,6 +100,16 @@ def test_ablation_deltas():
         R.ablation_deltas({"full": {"NM": 1.0}, "x": {"NM": 1.0}})
 
 
+def test_pair_distances_splits_positive_and_negative_pairs():
+    # 1 channel, 2 parts: distance = mean of the two per-part absolute differences
+    emb = torch.tensor([[[0.0, 0.0]], [[1.0, 3.0]], [[4.0, 4.0]]])  # [3, 1, 2]
+    pos, neg = R.pair_distances(emb, torch.tensor([0, 0, 1]))
+    np.testing.assert_allclose(pos, [2.0])  # (1 + 3) / 2
+    np.testing.assert_allclose(neg, [4.0, 2.0])  # pairs (0, 2) and (1, 2)
+    with pytest.raises(ValueError, match=r"\[n, c, p\]"):
+        R.pair_distances(torch.zeros(3, 2), torch.tensor([0, 0, 1]))
+
+
 def _fake_result():
     views = ["000", "090", "180"]
     mat = np.array([[100.0, 50.0, 0.0], [50.0, 100.0, 50.0], [0.0, 50.0, 100.0]])
@@ -122,6 +132,8 @@ def test_every_plot_helper_draws_with_labels():
     res = {"full": {"NM": 80.0, "BG": 60.0, "CL": 40.0}, "no-mcm": {"NM": 70.0, "BG": 65.0, "CL": 40.0}}
     axes += list(R.plot_ablation_bars(res))
     axes.append(R.plot_condition_bars(R.PAPER_CASIA_B_64))
+    axes.append(R.plot_pair_distances([0.1, 0.2], [0.5, 0.7, 0.9], margin=0.25))
+    axes.append(R.plot_metric_comparison({"a": recs, "b": recs[:3]}, key="loss"))
     for ax in axes:
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), ax
 
