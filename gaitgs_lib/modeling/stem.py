@@ -15,4 +15,5 @@ class Stem(nn.Module):
 
     def forward(self, x):
         # x: [n, 1, s, h, w] -> [n, c0, s, h, w]
-        return F.leaky_relu(self.conv2(conv3d_layout(F.leaky_relu(self.conv1(x)))))
+        x = F.leaky_relu(self.conv1(conv3d_layout(x)), inplace=True)  # [n, c0, s, h, w]
+        return F.leaky_relu(self.conv2(conv3d_layout(x)), inplace=True)
