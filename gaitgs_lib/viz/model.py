@@ -143,6 +143,7 @@ def plot_class_token_attention(frames, weights, labels: Sequence[str] | None = N
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(-0.5, s - 0.5)
+    ax.set_ylim(0, max(float(w.max()), 1.0 / (s + 1)) * 1.35)  # head room for the legends
     ax.grid(axis="y", alpha=0.3)
     if signal is not None:
         sig = _np(signal)
@@ -150,6 +151,8 @@ def plot_class_token_attention(frames, weights, labels: Sequence[str] | None = N
             raise ValueError(f"plot_class_token_attention: signal {sig.shape} must be [s={s}]")
         twin = ax.twinx()
         twin.plot(np.arange(s), sig, color="k", lw=1.2, marker=".", label=signal_label)
+        lo, hi = float(sig.min()), float(sig.max())
+        twin.set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.4 * (hi - lo + 1e-9))
         twin.set_ylabel(signal_label)
         twin.legend(fontsize=8, loc="upper left")
     return fig
