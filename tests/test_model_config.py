@@ -95,3 +95,11 @@ def test_summary_cli_with_torchinfo(capsys):
     assert summary_main(["--preset", "authors-small", "--frames", "3", "--depth", "1"]) == 0
     out = capsys.readouterr().out
     assert f"Trainable params: {parameter_table(GaitGS('authors-small'))['total']:,}" in out
+
+
+def test_model_accepts_a_config_dict_and_a_preset_name():
+    cfg = get_config("tiny", depth=2)
+    assert GaitGS(cfg.to_dict()).cfg == cfg
+    assert GaitGS("tiny").cfg == get_config("tiny")
+    with pytest.raises(TypeError, match="GaitGSConfig, a preset name or a config dict"):
+        GaitGS(3)

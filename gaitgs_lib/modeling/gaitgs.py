@@ -31,9 +31,14 @@ class GaitGS(nn.Module):
     `intermediates`, a dict of named tensors (see `forward`).
     """
 
-    def __init__(self, cfg: GaitGSConfig | str = "paper"):
+    def __init__(self, cfg: GaitGSConfig | str | dict = "paper"):
         super().__init__()
-        cfg = get_config(cfg) if isinstance(cfg, str) else cfg
+        if isinstance(cfg, str):
+            cfg = get_config(cfg)  # a preset name
+        elif isinstance(cfg, dict):
+            cfg = GaitGSConfig(**cfg)  # e.g. dataclasses.asdict(cfg) from a training checkpoint
+        elif not isinstance(cfg, GaitGSConfig):
+            raise TypeError(f"GaitGS: expected a GaitGSConfig, a preset name or a config dict, got {type(cfg).__name__}")
         self.cfg = cfg
         c0, c1, c2 = cfg.channels
         self.mgfe = MGFE(cfg.channels, coarse=cfg.use_coarse)
