@@ -206,3 +206,10 @@ def test_cli_and_contact_sheet(dataset, tmp_path, capsys):
     assert contact_sheet_main(["--data", str(dataset), "--subject", "003", "--out", str(png)]) == 0
     assert png.stat().st_size > 1000
     assert contact_sheet_main(["--data", str(dataset), "--twins", "--out", str(tmp_path / "tw.png")]) == 0
+
+
+def test_stale_temporary_of_a_killed_run_is_removed(tmp_path):
+    stale = tmp_path / "sg.tmp-999999999"              # no such process
+    (stale / "001").mkdir(parents=True)
+    generate("test", tmp_path / "sg", seed=0, subjects=2, progress=False, workers=1)
+    assert not stale.exists()

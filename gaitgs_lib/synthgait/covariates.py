@@ -4,7 +4,7 @@
 - shoulder bag: a blob at hip level on one side (strap over the other shoulder), that arm
   swings 30-60 % as much;
 - hand-held bag: a blob below one hand, that arm barely swings and stays straight;
-- coat: wider trunk and upper arms, a skirt down to a hem between mid-thigh and knee that
+- coat: wider trunk, collar and upper arms, a skirt down to a hem between mid-thigh and knee that
   hides the thigh gap and swings a little behind the legs.
 
 Besides the covariates every subject wears its own clothes and hair in all sessions
@@ -83,8 +83,8 @@ class Coat:
 
 
 def sample_coat(rng: np.random.Generator) -> Coat:
-    return Coat(thickness=rng.uniform(0.015, 0.035), sleeve=rng.uniform(0.008, 0.018),
-                hem=rng.uniform(0.29, 0.40), flare=rng.uniform(0.01, 0.04),
+    return Coat(thickness=rng.uniform(0.025, 0.05), sleeve=rng.uniform(0.012, 0.025),
+                hem=rng.uniform(0.28, 0.40), flare=rng.uniform(0.02, 0.06),
                 swing=rng.uniform(0.15, 0.4), lag=int(rng.integers(1, 4)))
 
 

@@ -115,6 +115,20 @@ def field_frames(r) -> np.ndarray:
     return out
 
 
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete `<folder>.tmp-<pid>*` left by a generator process that was killed (SIGKILL/SIGTERM)."""
+    for tmp in folder.parent.glob(folder.name + ".tmp-*"):
+        pid = tmp.name[len(folder.name) + 5:].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)                       # still running: leave it alone
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 def _identity(preset: str, seed: int, n: int) -> dict:
     return {"generator": "synthgait", "version": GENERATOR_VERSION, "preset": preset, "seed": int(seed),
             "n_subjects": int(n)}
@@ -168,6 +182,8 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
                 raise FileExistsError(f"generate: {folder} already holds {what}; pass overwrite=True "
                                       f"(CLI: --overwrite) to replace it, or choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
+    for folder in (out, raw_dir):
+        _remove_stale_temporaries(folder)
     tag = f".tmp-{os.getpid()}"
     tmp = out.with_name(out.name + tag)
     tmp_raw = raw_dir.with_name(raw_dir.name + tag) if raw_png else None

@@ -160,7 +160,7 @@ def twin_gait(rng: np.random.Generator, gait: Gait) -> Gait:
         c, s = np.cos(rot), np.sin(rot)                   # shift the arm/knee vs hip timing
         a, b = coeffs[:, i, 1].copy(), coeffs[:, i, 2].copy()
         coeffs[:, i, 1], coeffs[:, i, 2] = c * a - s * b, s * a + c * b
-        coeffs[:, i, 1:] *= 1 + rng.normal(0, 0.04)
+        coeffs[:, i, 1:] *= 1 + rng.normal(0, 0.02)
     return replace(
         gait, coeffs=coeffs, cadence=float(gait.cadence * (1 + sign * rng.uniform(0.07, 0.13))),
         right_phase=float(0.5 + rng.normal(0, 0.012)), stride_jitter=float(rng.uniform(0.01, 0.02)),

@@ -96,7 +96,8 @@ def body_parts(body: Body, posed: dict, coat: Coat | None = None, outfit: Outfit
     slat = (sh_l - sh_r) / np.linalg.norm(sh_l - sh_r, axis=1, keepdims=True)
     parts.append(Part("shoulders", mid + half * slat, mid - half * slat, bar_r, bar_r))
     neck, top = j[:, J["neck"]], j[:, J["head_top"]]
-    parts.append(Part("neck", chest, neck, body.neck_radius, body.neck_radius))
+    collar = 0.5 * coat.thickness if coat else 0.0
+    parts.append(Part("neck", chest, neck, body.neck_radius + collar, body.neck_radius + 0.5 * collar))
     hd = (top - neck) / np.linalg.norm(top - neck, axis=1, keepdims=True)
     hr = (body.head_width / 2 + o.hair, body.head_depth / 2 + o.hair)
     parts.append(Part("head", neck + 0.045 * hd, top - 0.047 * hd + 0.5 * o.hair * hd, hr, hr, frame=th))
