@@ -137,9 +137,8 @@ def plot_class_token_attention(frames, weights, labels: Sequence[str] | None = N
     for i in range(k):
         ax.bar(np.arange(s) - 0.4 + width * (i + 0.5), w[i], width=width, color=colours[i],
                label=None if labels is None else labels[i])
-    if k > 1 or labels is not None:
-        ax.axhline(1.0 / (s + 1), color="k", lw=0.8, ls="--", label="uniform 1/(s+1)")
-        ax.legend(fontsize=8, ncol=min(k + 1, 5), loc="upper right")
+    ax.axhline(1.0 / (s + 1), color="k", lw=0.8, ls="--", label="uniform 1/(s+1)")
+    ax.legend(fontsize=8, ncol=min(k + 1, 5), loc="upper right")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(-0.5, s - 0.5)
