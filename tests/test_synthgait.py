@@ -213,3 +213,34 @@ def test_stale_temporary_of_a_killed_run_is_removed(tmp_path):
     (stale / "001").mkdir(parents=True)
     generate("test", tmp_path / "sg", seed=0, subjects=2, progress=False, workers=1)
     assert not stale.exists()
+
+
+def test_camera_view_drifts_across_the_field_and_approach_grows():
+    from gaitgs_lib.synthgait.render import Camera, make_projection
+
+    root = np.stack([np.linspace(0, 2.6, 80), np.zeros(80), np.full(80, 0.52)], -1)   # 2.6 heights walked
+    side = make_projection(Camera(90.0), root)
+    assert side.view_deg[-1] - side.view_deg[0] > 20          # seen from ~75 deg, then ~105 deg
+    assert abs(side.view_deg[40] - 90) < 1
+    assert side.root_u[0] > side.root_u[-1]                   # crosses the field right to left
+    front = make_projection(Camera(0.0), root)
+    assert front.scale[-1] > 1.5 * front.scale[0]             # walking towards the camera: grows
+    np.testing.assert_allclose(front.view_deg, 0.0, atol=1e-9)
+
+
+def test_ensure_synthgait_upgrades_old_versions_only(tmp_path, capsys):
+    from gaitgs_lib.synthgait import ensure_synthgait
+
+    out = ensure_synthgait("test", root=tmp_path, progress=False)
+    assert out == tmp_path / "synthgait-test"
+    meta = json.loads((out / "meta.json").read_text())
+    meta["version"] = "0.9"
+    (out / "meta.json").write_text(json.dumps(meta))
+    ensure_synthgait("test", root=tmp_path, progress=False)
+    assert "regenerating" in capsys.readouterr().out
+    assert json.loads((out / "meta.json").read_text())["version"] == GENERATOR_VERSION
+    other = tmp_path / "x" / "synthgait-test"
+    other.mkdir(parents=True)
+    (other / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError):
+        ensure_synthgait("test", root=tmp_path / "x", progress=False)

@@ -25,7 +25,7 @@ from ..data.pretreat import preprocess_sequence
 from .render import FIELD_H, FIELD_W
 from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"     # 1.1: pinhole camera (view drifts across the field)
 TRAIN_FRACTION = 74 / 124          # CASIA-B's 074 / 050 split
 
 
@@ -250,12 +250,18 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
 
 def ensure_synthgait(preset: str = "mini", root: str | os.PathLike = "data", seed: int = 0,
                      progress: bool = True) -> Path:
-    """The folder `<root>/synthgait-<preset>`, generated first when missing (for notebooks)."""
+    """The folder `<root>/synthgait-<preset>`, generated first when missing (for notebooks).
+
+    A SynthGait dataset of the same preset and seed made by an older generator version is
+    replaced; anything else in the folder makes it refuse (see `generate`).
+    """
     out = Path(root) / f"synthgait-{preset}"
     meta = _read_meta(out)
-    if meta is not None and meta.get("version") == GENERATOR_VERSION and meta.get("preset") == preset \
-            and meta.get("seed") == seed:
-        return out
+    if meta is not None and meta.get("preset") == preset and meta.get("seed") == seed:
+        if meta.get("version") == GENERATOR_VERSION:
+            return out
+        print(f"{out} was made by SynthGait {meta.get('version')}; regenerating with {GENERATOR_VERSION}")
+        return generate(preset, out, seed=seed, progress=progress, overwrite=True)
     return generate(preset, out, seed=seed, progress=progress)
 
 

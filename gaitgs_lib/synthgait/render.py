@@ -3,10 +3,11 @@
 synthgait.md, "Body and motion model" and "Covariates". A part is a tapered capsule (round
 caps) or a tapered slab (flat caps) between two 3-D points; its radius is circular or
 elliptical (lateral x depth semi-axes in a body frame, so a trunk looks wide from the front
-and deep from the side). Projection is weak perspective (one scale per frame from the
-subject's distance to the camera), so a person walking towards the camera grows. The
-rasteriser computes each part's signed distance over its bounding box for all frames at
-once (a loop over the ~20 parts only), sums the analytic pixel coverages, and thresholds.
+and deep from the side). The camera is a pinhole camera linearised around the subject in
+every frame: a person walking towards it grows, one crossing the field is seen from a
+drifting angle. The rasteriser computes each part's signed distance over its bounding box
+for all frames at once (a loop over the ~20 parts only), sums the analytic pixel
+coverages, and thresholds.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 FIELD_W, FIELD_H = 320, 240        # CASIA-B's raw frame size
-CAMERA_DISTANCE = 10.0             # heights, from the camera to the middle of the walk
+CAMERA_DISTANCE = 5.0              # heights, from the camera to the middle of the walk
 CAMERA_HEIGHT = 0.5                # heights above the ground (optical axis horizontal)
 PIXELS_PER_HEIGHT = 72.0           # person height in pixels at the middle of the walk
 
@@ -58,20 +59,29 @@ class Camera:
 
 @dataclass
 class Projection:
-    """Per-frame weak-perspective mapping of body coordinates to field pixels."""
+    """Per-frame projection of body coordinates to field pixels (a pinhole camera, locally linear).
 
-    scale: np.ndarray      # [T] pixels per height
-    root_u: np.ndarray     # [T] field column of the walking line
+    The subject is small next to its distance to the camera, so each frame is an
+    orthographic view along the ray from the camera to the subject (the view angle drifts
+    as the subject crosses the field, by up to ~15 deg at 090), scaled by `f / depth`, and
+    stretched horizontally by `1 / cos(off-axis angle)` as a pinhole image is.
+    """
+
+    scale: np.ndarray      # [T] pixels per height (vertical)
+    hscale: np.ndarray     # [T] pixels per height (horizontal)
+    root_u: np.ndarray     # [T] field column of the subject's root
     ground_v: np.ndarray   # [T] field row of the ground
-    right: np.ndarray      # [3]
-    centre: np.ndarray     # [3] the body-frame point at the middle of the walk
+    right: np.ndarray      # [T, 3] the screen's right axis for this frame's ray
+    root: np.ndarray       # [T, 3] the root (pelvis over the ground) in body coordinates
+    view_deg: np.ndarray   # [T] the effective view angle of each frame
 
     def __call__(self, p: np.ndarray) -> np.ndarray:
         """Body-frame points [T, ..., 3] -> field pixels [T, ..., 2] (column, row)."""
         shape = (-1,) + (1,) * (p.ndim - 2)
-        s = self.scale.reshape(shape)
-        u = FIELD_W / 2 + s * ((p - self.centre) @ self.right)
-        v = self.ground_v.reshape(shape) - s * p[..., 2]
+        rel = p - self.root.reshape(shape[:1] + (1,) * (p.ndim - 2) + (3,))
+        lateral = np.einsum("t...k,tk->t...", rel, self.right)
+        u = self.root_u.reshape(shape) + self.hscale.reshape(shape) * lateral
+        v = self.ground_v.reshape(shape) - self.scale.reshape(shape) * p[..., 2]
         return np.stack([u, v], axis=-1)
 
     def radius(self, part: Part) -> tuple[np.ndarray, np.ndarray]:
@@ -79,24 +89,35 @@ class Projection:
         out = []
         for r in (part.ra, part.rb):
             if part.frame is None:
-                out.append(self.scale * np.broadcast_to(np.asarray(r, dtype=np.float64), self.scale.shape))
+                out.append(self.hscale * np.broadcast_to(np.asarray(r, dtype=np.float64), self.scale.shape))
             else:
                 lat, dep = r
-                c_fwd = part.frame[:, :, 0] @ self.right       # [T]
-                c_lat = part.frame[:, :, 1] @ self.right
-                out.append(self.scale * np.sqrt((lat * c_lat) ** 2 + (dep * c_fwd) ** 2))
+                c_fwd = np.einsum("tk,tk->t", part.frame[:, :, 0], self.right)
+                c_lat = np.einsum("tk,tk->t", part.frame[:, :, 1], self.right)
+                out.append(self.hscale * np.sqrt((lat * c_lat) ** 2 + (dep * c_fwd) ** 2))
         return out[0], out[1]
 
 
 def make_projection(camera: Camera, root: np.ndarray) -> Projection:
-    """Camera for a walk whose pelvis track is root [T, 3] (body frame)."""
-    right, d = camera.axes
+    """Camera for a walk whose pelvis track is root [T, 3] (body frame); the walk is centred on the optical axis."""
+    th = np.deg2rad(camera.view_deg)
+    right_c, d_c = camera.axes
+    root_h = root * np.array([1.0, 1.0, 0.0])
     centre = np.array([(root[0, 0] + root[-1, 0]) / 2, 0.0, 0.0])
-    depth = camera.distance + (root - centre) @ d                      # [T]
-    scale = camera.pixels_per_height * camera.distance / depth
+    cam = centre + camera.distance * np.array([np.cos(th), np.sin(th), 0.0])
+    rel = root_h - cam                                                  # [T, 3] camera -> subject
+    depth = rel @ d_c                                                   # [T]
+    dist = np.linalg.norm(rel, axis=1)
+    f = camera.pixels_per_height * camera.distance
+    scale = f / depth
+    hscale = scale * dist / depth                                       # 1 / cos(off-axis angle)
+    to_cam = -rel / dist[:, None]
+    view = np.arctan2(to_cam[:, 1], to_cam[:, 0])                       # [T] effective view angle
+    right = np.stack([-np.sin(view), np.cos(view), np.zeros_like(view)], -1)
+    root_u = FIELD_W / 2 + f * (rel @ right_c) / depth
     ground_v = FIELD_H / 2 + scale * camera.height
-    root_u = FIELD_W / 2 + scale * ((root - centre) @ right)
-    return Projection(scale=scale, root_u=root_u, ground_v=ground_v, right=right, centre=centre)
+    return Projection(scale=scale, hscale=hscale, root_u=root_u, ground_v=ground_v, right=right,
+                      root=root_h, view_deg=np.rad2deg(view))
 
 
 def rasterise(segs_a, segs_b, radii_a, radii_b, round_caps, signs, shape) -> np.ndarray:

@@ -231,7 +231,7 @@ def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5,
     cam = Camera(view_deg=float(view) + heading)
     proj = make_projection(cam, posed["joints"][:, J["pelvis"]])
     hmax = float(proj.scale.max())
-    Wn, Hn = int(np.ceil(1.05 * hmax)), int(np.ceil(1.2 * hmax))
+    Wn, Hn = int(np.ceil(1.05 * float(proj.hscale.max()))), int(np.ceil(1.2 * hmax))
     origin = np.stack([np.floor(proj.root_u).astype(np.int64) - Wn // 2,
                        np.floor(proj.ground_v + 0.1 * proj.scale).astype(np.int64) - Hn], -1)  # [T, 2]
     segs_a, segs_b, radii_a, radii_b, caps, signs = [], [], [], [], [], []
