@@ -100,6 +100,12 @@ def smooth_curve(values: Sequence[float], weight: float = 0.0) -> np.ndarray:
     return out
 
 
+# Readable names of the trainer's metrics (training.py writes these keys to metrics.jsonl).
+_METRIC_LABELS = {"loss": "total loss", "triplet_loss": "triplet loss", "triplet": "triplet loss",
+                  "ce_loss": "view CE (weighted)", "ce": "view CE (weighted)", "seq_per_s": "sequences / s",
+                  "nonzero_frac": "share of active triplets", "mean_dist": "mean distance", "lr": "learning rate"}
+
+
 def _series(records: Iterable[Mapping], key: str, x_key: str = "iteration"):
     xs, ys = [], []
     for i, r in enumerate(records):
@@ -126,9 +132,7 @@ def plot_training_curves(records, keys=("loss", "triplet", "nonzero_frac"), smoo
     if axes is None:
         _, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
         axes = axes[0]
-    labels = {"loss": "total loss", "triplet_loss": "triplet loss", "triplet": "triplet loss",
-              "ce_loss": "view CE (weighted)", "ce": "view CE (weighted)", "seq_per_s": "sequences / s",
-              "nonzero_frac": "share of active triplets", "mean_dist": "mean distance", "lr": "learning rate"}
+    labels = _METRIC_LABELS
     for ax, key in zip(axes, keys):
         x, y = _series(records, key, x_key)
         if len(y) and smooth > 0:
@@ -158,8 +162,8 @@ def plot_metric_comparison(runs: Mapping[str, Sequence[Mapping]], key: str = "lo
         if len(y):
             ax.plot(x, smooth_curve(y, smooth) if smooth > 0 else y, color=f"C{k % 10}", lw=1.8, label=name)
     ax.set_xlabel(x_key)
-    ax.set_ylabel(key)
-    ax.set_title(title or f"{key} per run" + (f" (EMA {smooth})" if smooth > 0 else ""))
+    ax.set_ylabel(_METRIC_LABELS.get(key, key))
+    ax.set_title(title or f"{_METRIC_LABELS.get(key, key)} per run" + (f" (EMA {smooth})" if smooth > 0 else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return ax
