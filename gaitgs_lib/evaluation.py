@@ -338,6 +338,7 @@ def save_result_json(result: dict, path) -> Path:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(_jsonable(result), f, indent=2)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

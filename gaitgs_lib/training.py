@@ -135,6 +135,7 @@ def _atomic_torch_save(obj, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -148,6 +149,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -409,7 +411,8 @@ def train(
         view_names, view_of = _view_index_map(ds.views)
         if len(view_names) > cfg.views:
             raise ValueError(f"the data has {len(view_names)} views ({view_names[:14]}) but preset "
-                             f"{cfg.name!r} classifies {cfg.views}; pass model_overrides={{'views': {len(view_names)}}}")
+                             f"{cfg.name!r} classifies {cfg.views}; pass --views {len(view_names)} "
+                             f"(model_overrides={{'views': {len(view_names)}}})")
         views = torch.tensor([view_of[str(v)] for v in ds.views])
 
         # Model, optimiser, schedule (seeded: the same run twice gives the same weights on CPU).
@@ -686,6 +689,7 @@ def _parser() -> argparse.ArgumentParser:
                       ("num-workers", int), ("margin", float)):
         ap.add_argument(f"--{name}", type=typ, help="override the preset's TrainConfig value")
     ap.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    ap.add_argument("--views", type=int, help="number of view classes of PIEG (14 for OU-MVLP; default: the preset's)")
     return ap
 
 
@@ -700,6 +704,8 @@ def main(argv=None) -> int:
         overrides["ablations"] = tuple(dict.fromkeys(args.ablation))
     if args.no_amp:
         overrides["amp"] = False
+    if args.views is not None:
+        overrides["model_overrides"] = {"views": args.views}
     try:
         result = train(args.preset, args.data, args.out, steps=args.steps, resume=args.resume,
                        overwrite=args.overwrite, device=args.device, progress=not args.no_progress, **overrides)
