@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
+
+from .fileio import atomic_open
 
 # Views as CASIA-B and OU-MVLP name them (protocols.md).
 CASIA_B_VIEWS = tuple(f"{a:03d}" for a in range(0, 181, 18))
@@ -333,17 +333,8 @@ def _jsonable(x):
 def save_result_json(result: dict, path) -> Path:
     """Write a protocol result as JSON (numpy -> lists, NaN -> null), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_jsonable(result), f, indent=2)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w") as f:
+        json.dump(_jsonable(result), f, indent=2)
     return path
 
 

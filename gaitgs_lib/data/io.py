@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..fileio import atomic_open
 
 PICKLE_PROTOCOL = 4
 
@@ -68,17 +69,6 @@ def write_sequence(path: str | os.PathLike, array: np.ndarray) -> Path:
             f"got dtype {array.dtype} shape {tuple(array.shape)}"
         )
     array = np.ascontiguousarray(array)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(array, f, protocol=PICKLE_PROTOCOL)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a dataset is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(path, "wb") as f:
+        pickle.dump(array, f, protocol=PICKLE_PROTOCOL)
     return path

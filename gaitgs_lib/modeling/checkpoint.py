@@ -8,11 +8,12 @@ names (and grouped MCM convolutions); this module maps between the two, exactly.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from ..fileio import atomic_open
 
 __all__ = ["load_opengait", "to_opengait_state_dict", "from_opengait_state_dict", "save_opengait",
            "infer_config_fields", "CheckpointMismatchError"]
@@ -210,13 +211,6 @@ def save_opengait(model: nn.Module, path, iteration: int = 0, optimizer=None, sc
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "iteration": int(iteration),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(checkpoint, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        torch.save(checkpoint, fh)
     return path

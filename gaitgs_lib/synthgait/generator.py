@@ -14,13 +14,13 @@ import multiprocessing as mp
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..data.io import write_sequence
+from ..fileio import atomic_open
 from ..data.pretreat import preprocess_sequence
 from .render import FIELD_H, FIELD_W
 from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
@@ -142,9 +142,8 @@ def _read_meta(out: Path) -> dict | None:
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    with atomic_open(path, "w") as f:
+        f.write(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini", seed: int = 0,

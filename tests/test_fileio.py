@@ -1,0 +1,26 @@
+import os
+import stat
+
+import pytest
+
+from gaitgs_lib.fileio import atomic_open
+
+
+def test_atomic_open_replaces_the_file_only_on_success(tmp_path):
+    path = tmp_path / "sub" / "result.json"
+    with atomic_open(path, "w") as f:
+        f.write("first")
+    assert path.read_text() == "first"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    with pytest.raises(RuntimeError):
+        with atomic_open(path, "w") as f:
+            f.write("half a fi")
+            raise RuntimeError("crash mid-write")
+    assert path.read_text() == "first", "a failed write must leave the old file untouched"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["result.json"], "no temporary left behind"
+
+
+def test_atomic_open_refuses_append_and_read_modes(tmp_path):
+    with pytest.raises(ValueError, match="mode must be"):
+        with atomic_open(tmp_path / "x", "a"):
+            pass
