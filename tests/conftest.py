@@ -9,8 +9,18 @@ SHARED = Path(os.environ.get("GAITGS_SHARED", REPO.parent / "shared"))
 AUTHORS_FIXTURE = SHARED / "fixtures" / "gaitgs-authors-small.pt"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """The unit tests use small tensors: one intra-op thread is faster than a thread pool
+    (several times so on a busy 2-core machine) and makes timings steadier."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
-def _seed_and_threads():
+def _seed():
     torch.manual_seed(0)
     yield
 

@@ -8,14 +8,6 @@ from gaitgs_lib import explore as ex
 from gaitgs_lib.evaluation import part_distance
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids thread-pool overhead on a busy CPU (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_unit_groups_cover_whole_units_and_drop_the_rest():
     assert ex.unit_groups(7, 3) == [[0, 1, 2], [3, 4, 5]]

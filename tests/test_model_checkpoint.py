@@ -7,14 +7,6 @@ from gaitgs_lib.modeling.checkpoint import (CheckpointMismatchError, infer_confi
                                             save_opengait, to_opengait_state_dict)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread is faster (and robust on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _assert_same_state(a, b):
     sa, sb = a.state_dict(), b.state_dict()

@@ -1,6 +1,5 @@
 """GaitGSConfig presets, overrides and validation; parameter counts of the spec."""
 import pytest
-import torch
 
 from gaitgs_lib import GaitGS, PRESETS, get_config
 from gaitgs_lib.config import GaitGSConfig
@@ -13,14 +12,6 @@ SPEC_BLOCKS = {  # gaitgs-architecture.md, "Paper configuration"
     "GCM_c": 1_451_008, "SeparateFCs_f": 1_048_576, "SeparateFCs_c": 1_048_576, "total": 11_844_577,
 }
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread is faster (and robust on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

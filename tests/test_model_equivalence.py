@@ -14,14 +14,6 @@ from reference_gaitgs import RefB3D, RefMCM, ReferenceGaitGS, RefSTEM
 TOL = dict(rtol=1e-4, atol=1e-5)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread is faster (and robust on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _b3d_state(ref_b3d):
     return {"conv3x3x3.weight": ref_b3d.conv3d_1.conv3d.weight, "conv1x3x3.weight": ref_b3d.conv3d_2.conv3d.weight,

@@ -6,14 +6,6 @@ from gaitgs_lib import GaitGS
 from gaitgs_lib.modeling.checkpoint import load_opengait, to_opengait_state_dict
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread is faster (and robust on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def authors_model(authors_fixture):

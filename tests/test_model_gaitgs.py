@@ -7,14 +7,6 @@ from gaitgs_lib.modeling import GeM, HorizontalPooling, UTA, EncoderLayer
 from gaitgs_lib.modeling.gaitgs import tile_short_sequence
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread is faster (and robust on a shared CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def small_model():
