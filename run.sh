@@ -44,7 +44,7 @@ fi
 
 if [ "$cmd" = test ]; then
   export GAITGS_QUICK="${GAITGS_QUICK:-1}"
-  exec "$vpy" -m pytest tests notebooks --nbval-lax --sanitize-with notebooks/sanitize.cfg \
+  exec "$vpy" -m pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
     -p no:cacheprovider "$@"
 fi
 
