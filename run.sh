@@ -60,5 +60,7 @@ if [ "$headless" = 1 ]; then
   done
   echo "[gaitgs] all notebooks ran; executed copies are in runs/executed/"
 else
-  exec "$vpy" -m jupyter lab notebooks/00_welcome.ipynb "$@"
+  root_flag=()
+  if [ "$(id -u)" = 0 ]; then root_flag=(--allow-root); fi  # containers often run as root
+  exec "$vpy" -m jupyter lab notebooks/00_welcome.ipynb "${root_flag[@]}" "$@"
 fi
