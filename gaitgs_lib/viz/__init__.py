@@ -1,4 +1,7 @@
-"""Plotting helpers of the notebook series: one helper per figure kind, each returning a Figure.
+"""Plotting helpers of the notebook series: one helper per figure kind.
+
+`viz.data` and `viz.model` helpers return the Figure they made; `viz.results` helpers draw
+on an Axes they are given (or make one) and return it, so several can share a figure.
 
 Modules (import the one you need; this package imports none of them itself, so that
 `import gaitgs_lib.viz.data` never pulls in the others):
