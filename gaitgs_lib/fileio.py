@@ -4,6 +4,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
+
 
 @contextmanager
 def atomic_open(path, mode: str = "wb"):
@@ -26,3 +28,14 @@ def atomic_open(path, mode: str = "wb"):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_torch_file(path, what: str = "checkpoint"):
+    """`torch.load` a file onto the CPU (tensors only), with errors that name `what` and the file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(f"cannot read {what} {path}: {err}") from err

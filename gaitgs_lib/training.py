@@ -25,7 +25,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 
 from .config import GaitGSConfig, get_config
-from .fileio import atomic_open
+from .fileio import atomic_open, read_torch_file
 from .losses import TripletLoss, view_cross_entropy
 
 __all__ = ["TrainConfig", "TRAIN_PRESETS", "ABLATIONS", "get_train_config", "model_config", "train",
@@ -606,12 +606,7 @@ def load_trained_model(path, device=None, preset: str | None = None, fmt: str = 
     from .modeling.gaitgs import GaitGS
 
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"cannot read checkpoint {path}: {err}") from err
+    ckpt = read_torch_file(path, "checkpoint")
     if fmt == "auto":
         fmt = "gaitgs" if isinstance(ckpt, dict) and "config" in ckpt else "opengait"
     if fmt == "gaitgs":

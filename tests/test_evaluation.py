@@ -136,13 +136,6 @@ def test_save_result_json_roundtrip(tmp_path):
 
 
 # ---------------------------------------------------------------------- embeddings + CLI
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):

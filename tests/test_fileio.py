@@ -24,3 +24,14 @@ def test_atomic_open_refuses_append_and_read_modes(tmp_path):
     with pytest.raises(ValueError, match="mode must be"):
         with atomic_open(tmp_path / "x", "a"):
             pass
+
+
+def test_read_torch_file_names_what_and_where(tmp_path):
+    from gaitgs_lib.fileio import read_torch_file
+
+    with pytest.raises(FileNotFoundError, match="OpenGait checkpoint not found: .*missing.pt"):
+        read_torch_file(tmp_path / "missing.pt", "OpenGait checkpoint")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="cannot read checkpoint .*bad.pt"):
+        read_torch_file(bad)

@@ -33,14 +33,6 @@ def make_fake_dataset(root, subjects=6, train=4, types=CASIA_TYPES, views=("000"
     return root
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread (and the CI machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def fake_root(tmp_path_factory):

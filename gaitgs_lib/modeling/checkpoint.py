@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..fileio import atomic_open
+from ..fileio import atomic_open, read_torch_file
 
 __all__ = ["load_opengait", "to_opengait_state_dict", "from_opengait_state_dict", "save_opengait",
            "infer_config_fields", "CheckpointMismatchError"]
@@ -173,13 +173,7 @@ def from_opengait_state_dict(model: nn.Module, sd: dict, strict: bool = True) ->
 
 def _read_source(source) -> dict:
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"OpenGait checkpoint not found: {path}")
-        try:
-            source = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - re-raised with the file name
-            raise ValueError(f"cannot read OpenGait checkpoint {path}: {err}") from err
+        source = read_torch_file(source, "OpenGait checkpoint")
     if not isinstance(source, dict):
         raise TypeError(f"expected a checkpoint path, a {{'model': state_dict}} dict or a state dict, got {type(source).__name__}")
     if "model" in source and isinstance(source["model"], dict):
