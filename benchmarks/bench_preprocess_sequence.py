@@ -8,7 +8,9 @@ the SynthGait raw size (100 x 70) and at CASIA-B's 240 x 320.
 """
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -16,19 +18,9 @@ import numpy as np  # noqa: E402
 
 from gaitgs_lib.data.pretreat import preprocess_frame, preprocess_sequence  # noqa: E402
 
-
-def blobby(rng, H, W):
-    yy, xx = np.mgrid[:H, :W]
-    img = np.zeros((H, W), np.uint8)
-    cx = W / 2 + rng.normal() * W * 0.1
-    top, bot = rng.integers(0, H // 5), H - rng.integers(0, H // 5)
-    for _ in range(6):
-        ey, ex = rng.uniform(top, bot), cx + rng.normal() * W * 0.08
-        ry, rx = rng.uniform(3, H / 4), rng.uniform(2, W / 6)
-        img[((yy - ey) / ry) ** 2 + ((xx - ex) / rx) ** 2 < 1] = 255
-    img[:top] = 0
-    img[bot:] = 0
-    return img
+# the same person-like test frames as the unit tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_data_pretreat import _blobby as blobby  # noqa: E402
 
 
 def rate(fn, n_frames, seconds):
