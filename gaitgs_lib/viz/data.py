@@ -177,6 +177,16 @@ def _grid(n: int, ncols: int | None, panel: float = INCH_PER_PANEL, aspect: floa
     return fig, axes
 
 
+def _panels(n: int, ncols: int, panel_w: float, panel_h: float):
+    """`n` fixed-size panels in rows of `ncols`: the figure and its first `n` axes (spares hidden)."""
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, panel_h * nrows + 0.5), squeeze=False)
+    for ax in grid.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(grid.flat[:n])
+
+
 def show_silhouettes(frames, titles: Sequence[str] | None = None, ncols: int | None = None,
                      suptitle: str | None = None, xlabel: str | None = None) -> Figure:
     """A row (or grid) of silhouettes `[k, h, w]`, one panel each, grey on black."""
@@ -272,14 +282,8 @@ def plot_joint_angles(curves: Mapping[str, np.ndarray], normative: Mapping[str, 
     names = list(curves)
     if not names:
         raise ValueError("plot_joint_angles: no curves")
-    n = len(names)
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.4 * nrows + 0.5), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= n:
-            ax.set_visible(False)
-            continue
+    fig, axes = _panels(len(names), ncols, 3.6, 2.4)
+    for k, ax in enumerate(axes):
         name = names[k]
         c = np.atleast_2d(_numpy(curves[name]))  # [m, T]
         t = np.linspace(0, 1, c.shape[1], endpoint=False) if phase is None else np.asarray(phase)
@@ -351,14 +355,8 @@ def show_preprocessing(steps: Sequence[tuple[str, np.ndarray]], vlines: Mapping[
     """
     if not steps:
         raise ValueError("show_preprocessing: no steps")
-    n = len(steps)
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.5), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= n:
-            ax.set_visible(False)
-            continue
+    fig, axes = _panels(len(steps), ncols, 3.6, 3.0)
+    for k, ax in enumerate(axes):
         title, img = steps[k]
         image = to_image(img)
         h, w = image.shape
