@@ -44,18 +44,11 @@ def _atomic_json(obj, path: Path) -> None:
 
 
 def embed_test_split(model, data: Path, batch_size: int = 64, subjects=None, progress: bool = False) -> dict:
-    """Test-split embeddings, sequences grouped by length (batched only when lengths are equal)."""
-    from torch.utils.data import Subset
-
+    """Test-split embeddings (sequences of equal length share a batch)."""
     from gaitgs_lib.data.dataset import GaitDataset
 
     ds = GaitDataset(data, split="test", cache=True, size=tuple(model.cfg.input_hw), subjects=subjects)
-    order = sorted(range(len(ds)), key=lambda i: ds[i][0].shape[0])  # equal lengths become neighbours
-    emb = extract_embeddings(model, Subset(ds, order), batch_size=batch_size, progress=progress)
-    back = np.argsort(order)  # dataset order again
-    return {"embeddings": emb["embeddings"][torch.from_numpy(back)],
-            "sids": [emb["sids"][i] for i in back], "types": [emb["types"][i] for i in back],
-            "views": [emb["views"][i] for i in back]}
+    return extract_embeddings(model, ds, batch_size=batch_size, progress=progress)
 
 
 def twins_rank1(emb: dict, twins) -> dict:

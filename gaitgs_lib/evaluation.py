@@ -346,8 +346,9 @@ def extract_embeddings(model, dataset, device=None, batch_size: int = 1, progres
     """Embeddings of every sequence of `dataset` (spec: every frame, one sequence at a time).
 
     `model` is put in eval mode; `dataset[i] -> (frames float [T, h, w], info)` with
-    `info.sid/.type/.view`. With `batch_size > 1` consecutive sequences of identical length
-    are batched (no padding, so the result is that of one-at-a-time up to float rounding).
+    `info.sid/.type/.view`. With `batch_size > 1` the sequences are visited shortest first
+    and sequences of identical length are batched (no padding, so the result is that of
+    one-at-a-time up to float rounding); the output is always in dataset order.
     Returns {"embeddings": [N, C, P] float32 on the CPU, "sids", "types", "views"}.
     """
     if device is None:
@@ -356,19 +357,29 @@ def extract_embeddings(model, dataset, device=None, batch_size: int = 1, progres
         except StopIteration:
             device = torch.device("cpu")
     device = torch.device(device)
+    n = len(dataset)
+    if n == 0:
+        raise ValueError("extract_embeddings: the dataset is empty")
+    order = list(range(n))
+    if batch_size > 1:  # equal lengths become neighbours, so they can share a batch
+        order.sort(key=lambda i: len(dataset[i][0]))
     was_training = model.training
     model.eval()
-    chunks, sids, types, views = [], [], [], []
-    pending = []
+    out = [None] * n  # [C, P] per sequence, in dataset order
+    sids, types, views = [None] * n, [None] * n, [None] * n
+    pending, pending_idx = [], []
 
     def flush():
         if not pending:
             return
         sils = torch.stack(pending).to(device)  # [b, T, h, w]
-        chunks.append(model(sils)["embeddings"].float().cpu())  # [b, C, P]
+        emb = model(sils)["embeddings"].float().cpu()  # [b, C, P]
+        for j, e in zip(pending_idx, emb):
+            out[j] = e
         pending.clear()
+        pending_idx.clear()
 
-    iterator = range(len(dataset))
+    iterator = order
     if progress:
         from tqdm.auto import tqdm
 
@@ -383,15 +394,12 @@ def extract_embeddings(model, dataset, device=None, batch_size: int = 1, progres
             if pending and (len(pending) >= batch_size or frames.shape != pending[0].shape):
                 flush()
             pending.append(frames)
-            sids.append(str(info.sid))
-            types.append(str(info.type))
-            views.append(str(info.view))
+            pending_idx.append(i)
+            sids[i], types[i], views[i] = str(info.sid), str(info.type), str(info.view)
         flush()
     finally:
         model.train(was_training)
-    if not chunks:
-        raise ValueError("extract_embeddings: the dataset is empty")
-    return {"embeddings": torch.cat(chunks), "sids": sids, "types": types, "views": views}
+    return {"embeddings": torch.stack(out), "sids": sids, "types": types, "views": views}
 
 
 def run_protocol(protocol: str, emb: dict, metric: str = "euclidean") -> dict:

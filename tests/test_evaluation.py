@@ -169,6 +169,8 @@ def test_extract_embeddings_order_batching_and_eval_mode(tiny_checkpoint):
     assert one["sids"] == ds.sids and one["types"] == ds.types and one["views"] == ds.views
     batched = extract_embeddings(model, ds, batch_size=4, progress=False)
     torch.testing.assert_close(batched["embeddings"], one["embeddings"], atol=1e-4, rtol=1e-4)
+    assert batched["sids"] == ds.sids and batched["types"] == ds.types and batched["views"] == ds.views
+    assert len({ds[i][0].shape[0] for i in range(len(ds))}) > 1  # lengths differ: batching had to regroup
     # one sequence alone, every frame (no dropout in eval mode: the same numbers again)
     frames, _ = ds[3]
     with torch.no_grad():
