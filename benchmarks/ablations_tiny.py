@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from gaitgs_lib.fileio import atomic_open  # noqa: E402
 from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings, twins_protocol  # noqa: E402
-from gaitgs_lib.training import ABLATIONS, export_checkpoint, load_trained_model, train  # noqa: E402
+from gaitgs_lib.modeling import load_trained_model  # noqa: E402
+from gaitgs_lib.training import ABLATIONS, export_checkpoint, train  # noqa: E402
 
 VARIANTS = ("full",) + tuple(ABLATIONS)  # full, no-coarse, no-mcm, no-global-span, no-pieg
 CONDITIONS = ("NM", "BG", "CL")

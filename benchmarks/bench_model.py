@@ -1,4 +1,4 @@
-"""Speed and memory of GaitGS: our fused model vs the plain reference (tests/reference_gaitgs.py).
+"""Speed and memory of GaitGS: our fused model vs the plain reference (gaitgs_lib/modeling/reference.py).
 
 Times a training step (forward + backward, train mode) and inference (eval, inference
 mode) of a preset (default `paper`, 4 sequences x 30 frames) on CPU and, when CUDA is
@@ -45,7 +45,6 @@ def worker(args) -> dict:
     import torch.nn.functional as F
 
     sys.path.insert(0, str(REPO))
-    sys.path.insert(0, str(REPO / "tests"))
     from gaitgs_lib import GaitGS, get_config
 
     if args.threads:
@@ -56,7 +55,7 @@ def worker(args) -> dict:
     if args.impl == "fused":
         model = GaitGS(cfg)
     else:
-        from reference_gaitgs import ReferenceGaitGS
+        from gaitgs_lib.modeling.reference import ReferenceGaitGS
 
         model = ReferenceGaitGS(cfg, channels_last=args.impl == "reference-cl")
     model.to(device)

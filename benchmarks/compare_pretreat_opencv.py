@@ -4,7 +4,7 @@
     python benchmarks/compare_pretreat_opencv.py [--frames 200]
 
 OpenGait's pre-processing resizes with `cv2.resize(..., interpolation=cv2.INTER_CUBIC)`.
-This script runs protocols.md's five steps once with OpenCV's resize and once with ours,
+This script runs docs/protocols.md's five steps once with OpenCV's resize and once with ours,
 on person-like blob frames at SynthGait's raw size and CASIA-B's, and prints how many
 output frames are identical and the largest / how frequent the pixel differences are.
 """
@@ -25,7 +25,7 @@ from bench_preprocess_sequence import blobby  # noqa: E402
 
 
 def with_opencv(img, size=64):
-    """protocols.md steps 1-5 with cv2.resize (INTER_CUBIC) for step 3."""
+    """docs/protocols.md steps 1-5 with cv2.resize (INTER_CUBIC) for step 3."""
     if int(img.sum(dtype=np.int64)) <= MIN_PIXEL_SUM:
         return None
     rows = np.flatnonzero(img.any(axis=1))

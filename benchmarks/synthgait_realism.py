@@ -11,7 +11,7 @@ times it. Then it reports
    views excluded), per condition;
 3. the same baseline on twins only: each twin probe against a gallery holding only the
    pair (chance = 50 %).
-A learned temporal model should beat (2) by far and (3) clearly; see synthgait.md.
+A learned temporal model should beat (2) by far and (3) clearly; see docs/synthgait.md.
 """
 from __future__ import annotations
 
@@ -31,13 +31,13 @@ from gaitgs_lib.baselines import gei_embeddings  # noqa: E402
 from gaitgs_lib.data.dataset import GaitDataset  # noqa: E402
 from gaitgs_lib.evaluation import casia_b_protocol, format_casia_b_table  # noqa: E402
 from gaitgs_lib.synthgait import generate, load_meta, make_subject, render_walk  # noqa: E402
-from gaitgs_lib.synthgait.generator import PRESETS  # noqa: E402
+from gaitgs_lib.synthgait.generator import SYNTHGAIT_PRESETS  # noqa: E402
 
 
 def raw_statistics(meta: dict, n_subjects: int = 12, seed: int | None = None) -> dict:
     """Bounding-box aspect ratio (height / width) of raw silhouettes per view, re-rendered exactly."""
     seed = meta["seed"] if seed is None else seed
-    spec = PRESETS[meta["preset"]]
+    spec = SYNTHGAIT_PRESETS[meta["preset"]]
     twin_of = {b: a for a, b in meta["twins"]}
     sids = sorted(meta["subjects"])[:n_subjects]
     per_view = {}

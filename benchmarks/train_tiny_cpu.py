@@ -38,7 +38,8 @@ from gaitgs_lib.evaluation import (  # noqa: E402
     save_result_json,
     twins_protocol,
 )
-from gaitgs_lib.training import export_checkpoint, get_train_config, load_trained_model, train  # noqa: E402
+from gaitgs_lib.modeling import load_trained_model  # noqa: E402
+from gaitgs_lib.training import export_checkpoint, get_train_config, train  # noqa: E402
 
 CONDITIONS = ("NM", "BG", "CL")
 

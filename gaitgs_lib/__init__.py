@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "GaitGS": "gaitgs_lib.modeling.gaitgs",
     "GaitGSConfig": "gaitgs_lib.config",
-    "PRESETS": "gaitgs_lib.config",
+    "MODEL_PRESETS": "gaitgs_lib.config",
     "get_config": "gaitgs_lib.config",
     "quick_mode": "gaitgs_lib.runtime",
     "default_device": "gaitgs_lib.runtime",

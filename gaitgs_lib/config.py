@@ -1,15 +1,15 @@
-"""Configuration of the GaitGS network as a dataclass with named presets (spec: gaitgs-architecture.md)."""
+"""Configuration of the GaitGS network as a dataclass with named presets (docs/architecture.md)."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["GaitGSConfig", "PRESETS", "get_config", "preset_names"]
+__all__ = ["GaitGSConfig", "MODEL_PRESETS", "get_config", "preset_names"]
 
 
 @dataclass(frozen=True)
 class GaitGSConfig:
-    """Hyper-parameters of GaitGS (spec "Paper configuration") plus the ablation switches.
+    """Hyper-parameters of GaitGS (docs/architecture.md, "Paper configuration"; paper Sec. 3.1) plus the ablation switches.
 
     `channels` are `(c0, c1, c2)`: stem, first STEM and last STEMs. `parts` is `p`, the
     number of horizontal strips of horizontal pooling. `input_hw` is the silhouette size
@@ -95,7 +95,7 @@ class GaitGSConfig:
         return dataclasses.asdict(self)
 
 
-PRESETS: dict[str, GaitGSConfig] = {
+MODEL_PRESETS: dict[str, GaitGSConfig] = {
     # The paper's CASIA-B model: 11,844,577 trainable parameters.
     "paper": GaitGSConfig(name="paper"),
     # Same network on 128x88 silhouettes: two feature rows per part, same parameter count.
@@ -109,7 +109,7 @@ PRESETS: dict[str, GaitGSConfig] = {
         channels=(4, 8, 16), parts=16, depth=1, heads=2, ff_dim=64, embed_dim=64, dropout=0.1,
         input_hw=(32, 22), name="tiny",
     ),
-    # The configuration of the authors' fixture (../shared/fixtures/gaitgs-authors-small.pt).
+    # The configuration of the authors' fixture (tests/fixtures/gaitgs-authors-small.pt).
     "authors-small": GaitGSConfig(
         channels=(4, 8, 16), views=11, parts=16, depth=2, heads=2, ff_dim=256, cape_kernel=7,
         embed_dim=32, input_hw=(32, 22), name="authors-small",
@@ -119,16 +119,16 @@ PRESETS: dict[str, GaitGSConfig] = {
 
 def preset_names() -> list[str]:
     """Names of the presets, in definition order."""
-    return list(PRESETS)
+    return list(MODEL_PRESETS)
 
 
 def get_config(name: str = "paper", **overrides) -> GaitGSConfig:
     """The preset `name`, with optional field overrides (`get_config("tiny", use_coarse=False)`)."""
     if isinstance(name, GaitGSConfig):
         return name.replace(**overrides) if overrides else name
-    if name not in PRESETS:
-        raise ValueError(f"unknown GaitGS preset {name!r}; presets are: {', '.join(PRESETS)}")
+    if name not in MODEL_PRESETS:
+        raise ValueError(f"unknown GaitGS preset {name!r}; presets are: {', '.join(MODEL_PRESETS)}")
     unknown = set(overrides) - {f.name for f in dataclasses.fields(GaitGSConfig)}
     if unknown:
         raise ValueError(f"unknown GaitGSConfig field(s) {sorted(unknown)} for preset {name!r}")
-    return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]
+    return MODEL_PRESETS[name].replace(**overrides) if overrides else MODEL_PRESETS[name]

@@ -1,8 +1,8 @@
 """Evaluation of gait embeddings: part distances, the CASIA-B and OU-MVLP cross-view
-protocols, retrieval metrics (CMC, mAP, mINP) and the `evaluate` command (protocols.md).
+protocols, retrieval metrics (CMC, mAP, mINP) and the `evaluate` command (docs/protocols.md).
 
 Embeddings are `[N, C, P]` (OpenGait's layout). The distance between two sequences is the
-mean over parts of the per-part Euclidean distance (protocols.md, "Distance").
+mean over parts of the per-part Euclidean distance (docs/protocols.md, "Distance").
 All accuracies in the result dicts are percentages (0-100), as papers print them.
 """
 from __future__ import annotations
@@ -17,13 +17,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .data.views import CASIA_B_VIEWS, OU_MVLP_VIEWS, view_key  # noqa: F401 (re-exported)
 from .fileio import atomic_open
 
-# Views as CASIA-B and OU-MVLP name them (protocols.md).
-CASIA_B_VIEWS = tuple(f"{a:03d}" for a in range(0, 181, 18))
-OU_MVLP_VIEWS = tuple(f"{a:03d}" for a in list(range(0, 91, 15)) + list(range(180, 271, 15)))
 
-# CASIA-B: gallery nm-01..04; probe sets NM / BG / CL (protocols.md, "CASIA-B evaluation").
+# CASIA-B: gallery nm-01..04; probe sets NM / BG / CL (docs/protocols.md, "CASIA-B evaluation").
 CASIA_B_GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
 CASIA_B_PROBES = {
     "NM": ("nm-05", "nm-06"),
@@ -52,7 +50,7 @@ def _as_float_tensor(x, name: str) -> torch.Tensor:
 
 
 def part_distance(a, b, metric: str = "euclidean"):
-    """Sequence distance = mean over parts of the per-part distance (protocols.md, "Distance").
+    """Sequence distance = mean over parts of the per-part distance (docs/protocols.md, "Distance").
 
     a: [N, C, P], b: [M, C, P] (torch or numpy) -> [N, M], same kind as `a` (float32).
     `metric="euclidean"`: per-part Euclidean distance, no normalisation.
@@ -95,13 +93,6 @@ def _check_lengths(embeddings, sids, types, views):
             raise ValueError(f"{name} has {len(seq)} entries but embeddings has {n} sequences")
 
 
-def _view_key(v: str):
-    try:
-        return (0, float(v), v)
-    except ValueError:
-        return (1, 0.0, v)
-
-
 def cross_view_protocol(
     embeddings,
     sids: Sequence[str],
@@ -115,7 +106,7 @@ def cross_view_protocol(
     view_names: Sequence[str] | None = None,
     protocol: str = "cross-view",
 ) -> dict:
-    """Rank-1 per probe view x gallery view, diagonal dropped, row means (protocols.md).
+    """Rank-1 per probe view x gallery view, diagonal dropped, row means (docs/protocols.md).
 
     For every probe set (name -> sequence types), probe view and gallery view the gallery
     is restricted to that one view and the nearest gallery sequence decides. Probes whose
@@ -137,7 +128,7 @@ def cross_view_protocol(
             f"{len(types)} sequences given (types found: {found[:20]})")
     if view_names is None:
         used = np.isin(types, list(gallery_types) + [t for ts in probe_sets.values() for t in ts])
-        view_names = sorted(set(views[used].tolist()), key=_view_key)
+        view_names = sorted(set(views[used].tolist()), key=view_key)
     view_names = [str(v) for v in view_names]
     nv = len(view_names)
 
@@ -191,7 +182,7 @@ def cross_view_protocol(
 
 def casia_b_protocol(embeddings, sids, types, views, metric: str = "euclidean",
                      exclude_invalid: bool = False) -> dict:
-    """CASIA-B rank-1: gallery nm-01..04, probes NM/BG/CL, identical views excluded (protocols.md).
+    """CASIA-B rank-1: gallery nm-01..04, probes NM/BG/CL, identical views excluded (docs/protocols.md).
 
     Pass only the test subjects (`GaitDataset(root, split="test")`). Returns the
     `cross_view_protocol` dict with conditions NM, BG, CL (percent).
@@ -202,7 +193,7 @@ def casia_b_protocol(embeddings, sids, types, views, metric: str = "euclidean",
 
 def ou_mvlp_protocol(embeddings, sids, types, views, metric: str = "euclidean",
                      exclude_invalid: bool = False) -> dict:
-    """OU-MVLP rank-1: probe 00, gallery 01, 14 views, identical views excluded (protocols.md).
+    """OU-MVLP rank-1: probe 00, gallery 01, 14 views, identical views excluded (docs/protocols.md).
 
     `exclude_invalid=False` is OpenGait's convention (probes with no gallery sequence of their
     subject at that view are failures); `True` drops them, as GaitGS's 97.6 does.
@@ -274,7 +265,7 @@ def cmc_curve(dist, probe_ids, gallery_ids, max_rank: int = 20, mask=None) -> np
 
 def retrieval_metrics(dist, probe_ids, gallery_ids, ranks: Sequence[int] = (1, 5, 10, 20),
                       mask=None) -> dict:
-    """Rank-k (CMC), mAP and mINP in percent, no view exclusion (protocols.md, wild datasets).
+    """Rank-k (CMC), mAP and mINP in percent, no view exclusion (docs/protocols.md, wild datasets).
 
     dist: [Np, Ng] (smaller = closer); ties are broken by gallery order. AP averages the
     precision at each correct match; INP = (#correct) / (rank of the last correct match).
@@ -343,7 +334,7 @@ def save_result_json(result: dict, path) -> Path:
 # --------------------------------------------------------------------------------------
 @torch.no_grad()
 def extract_embeddings(model, dataset, device=None, batch_size: int = 1, progress: bool = True) -> dict:
-    """Embeddings of every sequence of `dataset` (spec: every frame, one sequence at a time).
+    """Embeddings of every sequence of `dataset` (docs/protocols.md: every frame, one sequence at a time).
 
     `model` is put in eval mode; `dataset[i] -> (frames float [T, h, w], info)` with
     `info.sid/.type/.view`. With `batch_size > 1` the sequences are visited shortest first
@@ -445,7 +436,7 @@ def evaluate_checkpoint(checkpoint, data, protocol: str, preset=None, fmt: str =
     """Load a checkpoint, embed the test split of `data`, run `protocol` -> result dict."""
     from .data.dataset import GaitDataset
     from .runtime import default_device
-    from .training import load_trained_model
+    from .modeling.checkpoint import load_trained_model
 
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
@@ -487,7 +478,7 @@ def main(argv=None) -> int:
 
 
 def twins_protocol(embeddings, sids, types, views, twins, metric: str = "euclidean") -> dict:
-    """CASIA-B rank-1 restricted to each twin pair (synthgait.md, "Dynamics must matter").
+    """CASIA-B rank-1 restricted to each twin pair (docs/synthgait.md, "Dynamics must matter").
 
     For every pair `(a, b)` of `twins` present in the data, the CASIA-B protocol runs on
     the sequences of `a` and `b` alone (gallery = the pair): chance is 50 %. Returns the

@@ -30,7 +30,7 @@ __all__ = [
 
 
 def unit_groups(num_frames: int, unit: int = 3) -> list[list[int]]:
-    """Frames that form each unit of UTA (spec section 2): `floor(s / unit)` groups of `unit`.
+    """Frames that form each unit of UTA (docs/architecture.md §2): `floor(s / unit)` groups of `unit`.
 
     UTA is a Conv3d with temporal kernel and stride `unit` and no padding, so unit `j` sees
     frames `j*unit ... j*unit + unit - 1` and the last `s mod unit` frames belong to no unit.
@@ -45,7 +45,7 @@ def unit_groups(num_frames: int, unit: int = 3) -> list[list[int]]:
 
 
 def mcm_windows(num_frames: int, t: int, sizes: Sequence[int] = (3, 5)) -> dict[int, dict[str, list[int]]]:
-    """The temporal windows of MCM's templates around frame `t` (spec section 6, MTB1 / MTB2).
+    """The temporal windows of MCM's templates around frame `t` (docs/architecture.md §6, MTB1 / MTB2).
 
     For every odd window size `k` the template at `t` pools frames `t - k//2 ... t + k//2`
     (stride 1, padding `k//2`). Returns `{k: {"frames": [...], "padded": [...]}}`: the real
@@ -92,7 +92,7 @@ def fit_frames(frames, input_hw: tuple[int, int]) -> torch.Tensor:
     """Silhouettes `[s, H, W]` (uint8 0..255 or float 0..1) -> float `[s, h, w]` at the model's `input_hw`.
 
     Frames in the OpenGait on-disk size (`W == H`, e.g. 64x64) first lose `W // 64 * 10`
-    columns on each side (protocols.md: 64x64 -> 64x44); then they are resized (area
+    columns on each side (docs/protocols.md: 64x64 -> 64x44); then they are resized (area
     interpolation) to `input_hw` when that differs, e.g. 64x44 -> 32x22 for the `tiny` preset.
     """
     x = torch.as_tensor(np.asarray(frames) if not torch.is_tensor(frames) else frames)
@@ -132,7 +132,7 @@ def span_distances(model, probe_frames: torch.Tensor, gallery_embeddings: torch.
 
     probe_frames: `[s, h, w]`; gallery_embeddings: `[m, c, P]`. For each span in `spans` the
     frames `select_span(s, span, start)` are embedded and compared with `part_distance`
-    (mean over parts of the per-part distance, protocols.md). Returns float `[len(spans), m]`.
+    (mean over parts of the per-part distance, docs/protocols.md). Returns float `[len(spans), m]`.
     """
     from gaitgs_lib.evaluation import part_distance
 
@@ -154,7 +154,7 @@ def span_distances(model, probe_frames: torch.Tensor, gallery_embeddings: torch.
 
 def class_token_attention(attention: torch.Tensor, reduce_heads: bool = False,
                           reduce_parts: bool = False) -> torch.Tensor:
-    """How much the class token attends to each frame (spec section 6, global span).
+    """How much the class token attends to each frame (docs/architecture.md §6, global span).
 
     attention: `[n, p, heads, s+1, s+1]` (one transformer layer; query rows, key columns;
     token 0 is the class token). Returns row 0 without column 0, `[n, p, heads, s]`; with

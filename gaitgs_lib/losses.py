@@ -1,5 +1,5 @@
 """Training losses of the GaitGS recipe: batch-all triplet per part + view cross-entropy
-(architecture spec "Training recipe"; protocols.md "Training losses").
+(docs/architecture.md "Training recipe"; docs/protocols.md "Training losses").
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ class TripletLoss(nn.Module):
 
 
 def view_cross_entropy(logits: torch.Tensor, views: torch.Tensor, weight: float = 0.2) -> torch.Tensor:
-    """PIEG view classification loss: weight x cross-entropy (no label smoothing), spec section 4.
+    """PIEG view classification loss: weight x cross-entropy (no label smoothing), docs/architecture.md §4.
 
     logits: [n, views], views: [n] integer class indices -> scalar.
     """

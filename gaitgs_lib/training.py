@@ -1,6 +1,6 @@
 """Training GaitGS: the paper's recipe as `TrainConfig` presets, a resumable trainer (CPU, one
 GPU with AMP, or DistributedDataParallel under torchrun), and the `train` command
-(architecture spec, "Training recipe of the paper"; protocols.md, "Sampling").
+(docs/architecture.md, "Training recipe"; docs/protocols.md, "Sampling").
 
 A run directory holds `config.json`, `metrics.jsonl` (one line per logging step) and
 `checkpoints/latest.pt` (+ periodic `iter-NNNNNNN.pt`), every file written atomically.
@@ -25,11 +25,12 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 
 from .config import GaitGSConfig, get_config
+from .data.views import view_index_map
 from .fileio import atomic_open, read_torch_file
 from .losses import TripletLoss, view_cross_entropy
 
 __all__ = ["TrainConfig", "TRAIN_PRESETS", "ABLATIONS", "get_train_config", "model_config", "train",
-           "TrainResult", "load_trained_model", "export_checkpoint", "read_metrics", "main"]
+           "TrainResult", "export_checkpoint", "read_metrics", "main"]
 
 # Ablation name (CLI) -> GaitGSConfig switch turned off.
 ABLATIONS = {
@@ -45,9 +46,9 @@ CHECKPOINT_FORMAT = "gaitgs-train-v1"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation recipe (spec "Training recipe"): Adam, P x K batches of `frames` frames."""
+    """Optimisation recipe (docs/architecture.md, "Training recipe"): Adam, P x K batches of `frames` frames."""
 
-    preset: str = "paper"  # model preset (gaitgs_lib.config.PRESETS)
+    preset: str = "paper"  # model preset (gaitgs_lib.config.MODEL_PRESETS)
     lr: float = 1e-4
     weight_decay: float = 5e-4
     total_iters: int = 80_000
@@ -163,17 +164,6 @@ def _set_rng_state(state: dict) -> None:
     random.setstate((p["version"], tuple(p["state"]), p["gauss_next"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _view_index_map(views) -> tuple[list[str], dict]:
-    """View names -> class indices. CASIA-B's 000..180 map to angle / 18; others to sorted order."""
-    from .evaluation import CASIA_B_VIEWS, OU_MVLP_VIEWS, _view_key
-
-    names = sorted(set(str(v) for v in views), key=_view_key)
-    for canon in (CASIA_B_VIEWS, OU_MVLP_VIEWS):
-        if set(names) <= set(canon):
-            return list(canon), {v: i for i, v in enumerate(canon)}
-    return names, {v: i for i, v in enumerate(names)}
 
 
 def read_metrics(run_dir) -> list[dict]:
@@ -390,7 +380,7 @@ def train(
             raise ValueError(f"the batch P x K = {tc.p * tc.k} must split evenly over {world} processes")
         label_of = {s: i for i, s in enumerate(subjects)}
         labels = torch.tensor([label_of[s] for s in sids])
-        view_names, view_of = _view_index_map(ds.views)
+        view_names, view_of = view_index_map(ds.views)
         if len(view_names) > cfg.views:
             raise ValueError(f"the data has {len(view_names)} views ({view_names[:14]}) but preset "
                              f"{cfg.name!r} classifies {cfg.views}; pass --views {len(view_names)} "
@@ -595,45 +585,6 @@ class _Window:
 # --------------------------------------------------------------------------------------
 # Using trained checkpoints
 # --------------------------------------------------------------------------------------
-def load_trained_model(path, device=None, preset: str | None = None, fmt: str = "auto"):
-    """A checkpoint -> (GaitGS in eval mode, checkpoint dict).
-
-    Our checkpoints carry their config (`fmt="gaitgs"`); the authors' OpenGait files
-    (`fmt="opengait"`) need `preset`. With `fmt="auto"` a checkpoint with a "config" entry
-    is ours. A `preset` that differs from the one a checkpoint was trained with is an error.
-    """
-    from .modeling.checkpoint import load_opengait
-    from .modeling.gaitgs import GaitGS
-
-    path = Path(path)
-    ckpt = read_torch_file(path, "checkpoint")
-    if fmt == "auto":
-        fmt = "gaitgs" if isinstance(ckpt, dict) and "config" in ckpt else "opengait"
-    if fmt == "gaitgs":
-        if not (isinstance(ckpt, dict) and "config" in ckpt and "model" in ckpt):
-            raise ValueError(f"{path} is not a gaitgs training checkpoint (no 'config'/'model'); "
-                             f"for the authors' files use --format opengait --preset NAME")
-        cfg = GaitGSConfig(**ckpt["config"])
-        if preset is not None and preset != cfg.name:
-            raise ValueError(f"{path} was trained with preset {cfg.name!r} (input {cfg.input_hw[0]}x"
-                             f"{cfg.input_hw[1]}, parts {cfg.parts}) but preset {preset!r} was asked; "
-                             f"drop --preset (our checkpoints carry their config)")
-        model = GaitGS(cfg)
-        try:
-            model.load_state_dict(ckpt["model"])
-        except RuntimeError as err:
-            raise ValueError(f"{path}: weights do not fit its own config {cfg.name!r}: {err}") from err
-    elif fmt == "opengait":
-        if preset is None:
-            raise ValueError(f"{path}: an OpenGait checkpoint carries no config; pass --preset NAME")
-        model = load_opengait(GaitGS(get_config(preset)), ckpt)
-    else:
-        raise ValueError(f"unknown checkpoint format {fmt!r}; expected auto, gaitgs or opengait")
-    if device is not None:
-        model = model.to(device)
-    return model.eval(), ckpt
-
-
 def export_checkpoint(src, dst) -> Path:
     """A training checkpoint -> a small one for shipping: weights (fp32), config, preset,
     iteration, view names; no optimizer, scheduler, sampler or RNG state. Atomic."""

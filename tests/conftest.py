@@ -5,8 +5,7 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("GAITGS_SHARED", REPO.parent / "shared"))
-AUTHORS_FIXTURE = SHARED / "fixtures" / "gaitgs-authors-small.pt"
+AUTHORS_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gaitgs-authors-small.pt"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -27,7 +26,54 @@ def _seed():
 
 @pytest.fixture(scope="session")
 def authors_fixture():
-    """Outputs of the authors' implementation (see ../shared/fixtures/README.md)."""
+    """Outputs of the authors' implementation (see tests/fixtures/README.md)."""
     if not AUTHORS_FIXTURE.exists():
-        pytest.fail(f"authors' fixture not found at {AUTHORS_FIXTURE}; CI lays ../shared beside the clone")
+        pytest.fail(f"authors' fixture not found at {AUTHORS_FIXTURE}; it is part of the repository")
     return torch.load(AUTHORS_FIXTURE, weights_only=True)
+
+
+# --------------------------------------------------------------------------------------
+# A real browser for the tests that look at what a user sees (JupyterLab widgets, the
+# course site): headless Chromium from Debian's packages, driven by Selenium.
+# `.ci/run` installs it; elsewhere the browser tests skip with the reason when it is absent.
+# --------------------------------------------------------------------------------------
+CHROMIUM = os.environ.get("GAITGS_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("GAITGS_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+def _browser_missing() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not Path(path).exists():
+            return f"{path} not found (apt-get install chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium WebDriver (1400x1000); skipped where no browser is installed,
+    except under CI (`CI` set), where a missing browser is a failure."""
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test under CI but {missing}")
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -1,4 +1,4 @@
-"""data/pretreat.py: the five per-frame steps of protocols.md, the batched sequence path, the raw-tree CLI."""
+"""data/pretreat.py: the five per-frame steps of docs/protocols.md, the batched sequence path, the raw-tree CLI."""
 import warnings
 
 import numpy as np

@@ -157,7 +157,7 @@ def tiny_checkpoint(tmp_path_factory):
 def test_extract_embeddings_order_batching_and_eval_mode(tiny_checkpoint):
     from gaitgs_lib.data.dataset import GaitDataset
     from gaitgs_lib.evaluation import extract_embeddings
-    from gaitgs_lib.training import load_trained_model
+    from gaitgs_lib.modeling import load_trained_model
 
     root, path = tiny_checkpoint
     model, _ = load_trained_model(path)

@@ -1,12 +1,12 @@
 """GaitGSConfig presets, overrides and validation; parameter counts of the spec."""
 import pytest
 
-from gaitgs_lib import GaitGS, PRESETS, get_config
+from gaitgs_lib import GaitGS, MODEL_PRESETS, get_config
 from gaitgs_lib.config import GaitGSConfig
 from gaitgs_lib.modeling.summary import format_parameter_table, main as summary_main, parameter_table
 
-SPEC_BLOCKS = {  # gaitgs-architecture.md, "Paper configuration"
-    "stem": 1_888, "STEM_f0": 159_744, "STEM_f1": 1_916_928, "STEM_c0": 159_744, "STEM_c1": 1_916_928,
+SPEC_BLOCKS = {  # docs/architecture.md, "Paper configuration"
+    "input_conv": 1_888, "STEM_f0": 159_744, "STEM_f1": 1_916_928, "STEM_c0": 159_744, "STEM_c1": 1_916_928,
     "UTA0": 3_072, "UTA1": 12_288, "UTA2": 49_152, "PIEG": 4_225, "MCM_f": 1_310_720, "MCM_c": 1_310_720,
     "GCM_f": 1_451_008, "GCM_f.CAPE": 896, "GCM_f.cls_token": 4_096, "GCM_f.transformer": 1_446_016,
     "GCM_c": 1_451_008, "SeparateFCs_f": 1_048_576, "SeparateFCs_c": 1_048_576, "total": 11_844_577,
@@ -20,7 +20,7 @@ def paper_model():
 
 
 def test_presets_exist_and_paper_is_the_spec():
-    assert {"paper", "paper-128", "small", "tiny", "authors-small"} <= set(PRESETS)
+    assert {"paper", "paper-128", "small", "tiny", "authors-small"} <= set(MODEL_PRESETS)
     cfg = get_config("paper")
     assert (cfg.channels, cfg.views, cfg.parts, cfg.depth, cfg.heads, cfg.ff_dim) == ((32, 64, 128), 11, 32, 3, 8, 256)
     assert (cfg.dropout, cfg.cape_kernel, cfg.embed_dim, cfg.input_hw, cfg.gem_p_init) == (0.2, 7, 256, (64, 44), 6.5)
@@ -49,8 +49,8 @@ def test_teaching_presets_are_small(name, low, high):
 
 def test_get_config_overrides_and_unknown_names():
     cfg = get_config("tiny", use_coarse=False, depth=2)
-    assert cfg.depth == 2 and not cfg.use_coarse and cfg.channels == PRESETS["tiny"].channels
-    assert PRESETS["tiny"].use_coarse  # presets are not mutated
+    assert cfg.depth == 2 and not cfg.use_coarse and cfg.channels == MODEL_PRESETS["tiny"].channels
+    assert MODEL_PRESETS["tiny"].use_coarse  # presets are not mutated
     with pytest.raises(ValueError, match="unknown GaitGS preset 'nope'.*paper, paper-128, small, tiny"):
         get_config("nope")
     with pytest.raises(ValueError, match="unknown GaitGSConfig field"):

@@ -9,7 +9,7 @@ from torch import nn
 from gaitgs_lib import GaitGS, get_config
 from gaitgs_lib.modeling import B3D, MCM, STEM
 from gaitgs_lib.modeling.checkpoint import load_opengait, to_opengait_state_dict
-from reference_gaitgs import RefB3D, RefMCM, ReferenceGaitGS, RefSTEM
+from gaitgs_lib.modeling.reference import RefB3D, RefMCM, ReferenceGaitGS, RefSTEM
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 

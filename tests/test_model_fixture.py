@@ -1,4 +1,4 @@
-"""GaitGS reproduces the authors' implementation (../shared/fixtures/gaitgs-authors-small.pt)."""
+"""GaitGS reproduces the authors' implementation (tests/fixtures/gaitgs-authors-small.pt)."""
 import pytest
 import torch
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from gaitgs_lib import PRESETS, GaitGS, get_config
+from gaitgs_lib import MODEL_PRESETS, GaitGS, get_config
 from gaitgs_lib.modeling import GeM, HorizontalPooling, UTA, EncoderLayer
 from gaitgs_lib.modeling.gaitgs import tile_short_sequence
 
@@ -14,7 +14,7 @@ def small_model():
     return GaitGS("authors-small").eval()
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", list(MODEL_PRESETS))
 def test_output_shapes_of_every_preset(name):
     cfg = get_config(name)
     with torch.no_grad():
@@ -30,7 +30,7 @@ def test_intermediates_have_the_documented_shapes(small_model):
     shapes = {k: tuple(v.shape) for k, v in out["intermediates"].items()}
     u = s // 3
     assert shapes == {
-        "stem": (n, 4, s, 32, 22), "uta0_units": (n, 4, u, 32, 22),
+        "input_conv": (n, 4, s, 32, 22), "uta0_units": (n, 4, u, 32, 22),
         "S_f": (n, 16, s, 16, 11), "S_c": (n, 16, u, 16, 11),
         "f_hp": (n, 16, s, 16), "c_hp": (n, 16, u, 16),
         "f_mtb1_attention": (n, 16, s, 16), "f_mtb2_attention": (n, 16, s, 16),

@@ -17,7 +17,7 @@ def _pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
-        reqs += [r for r in extra if not r.startswith("gaitgs[")]
+        reqs += [r for r in extra if not r.startswith("gaitgs-lib[")]
     return dict(_split(r) for r in reqs)
 
 

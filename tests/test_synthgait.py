@@ -9,7 +9,7 @@ import pytest
 
 from gaitgs_lib.data.io import read_sequence
 from gaitgs_lib.data.pretreat import preprocess_sequence
-from gaitgs_lib.synthgait import (GENERATOR_VERSION, PRESETS, TYPES, VIEWS, generate, make_subject,
+from gaitgs_lib.synthgait import (GENERATOR_VERSION, SYNTHGAIT_PRESETS, TYPES, VIEWS, generate, make_subject,
                                   render_frame, render_walk, skeleton)
 from gaitgs_lib.synthgait import generator as gen_mod
 from gaitgs_lib.synthgait.cli import contact_sheet_main, main
@@ -60,7 +60,7 @@ def test_partition_and_meta(dataset):
 
 
 def test_frames_uint8_64x64_and_lengths(dataset):
-    lo, hi = PRESETS["test"].frame_range
+    lo, hi = SYNTHGAIT_PRESETS["test"].frame_range
     for sid in ("001", "004"):
         for typ in ("nm-01", "bg-02", "cl-01"):
             seq = read_sequence(dataset / sid / typ / "054" / "054.pkl")
@@ -69,7 +69,7 @@ def test_frames_uint8_64x64_and_lengths(dataset):
             # bicubic resizing leaves grey only on the outline: nearly all pixels are 0 or 255
             assert np.isin(seq, (0, 255)).mean() > 0.9
             assert (seq.reshape(len(seq), -1).max(1) == 255).all()
-    spec = PRESETS["test"]
+    spec = SYNTHGAIT_PRESETS["test"]
     r = render_walk(make_subject(SEED, "001"), "nm-01", "090", SEED, cycles=spec.cycles, frame_range=spec.frame_range)
     assert set(np.unique(r.frames)) <= {0, 255}
     assert lo <= r.frames.shape[0] <= hi

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from gaitgs_lib.data.io import write_sequence
+from gaitgs_lib.modeling import load_trained_model
 from gaitgs_lib.training import (
     TRAIN_PRESETS,
     export_checkpoint,
     get_train_config,
-    load_trained_model,
     main,
     model_config,
     read_metrics,

@@ -1,4 +1,4 @@
-"""Silhouette pre-processing into the OpenGait layout (protocols.md, "Preprocessing").
+"""Silhouette pre-processing into the OpenGait layout (docs/protocols.md, "Preprocessing").
 
 Per frame (grey uint8, 0 background / 255 person):
 
@@ -151,7 +151,7 @@ def _frame_with_reason(img: np.ndarray, size: int):
 
 
 def preprocess_frame(img: np.ndarray, size: int = 64) -> np.ndarray | None:
-    """Steps 1-5 of protocols.md on one frame: uint8 [H, W] -> uint8 [size, size], or None if dropped."""
+    """Steps 1-5 of docs/protocols.md on one frame: uint8 [H, W] -> uint8 [size, size], or None if dropped."""
     return _frame_with_reason(_check_frame(img), size)[0]
 
 
@@ -247,7 +247,7 @@ def _batch(frames: np.ndarray, size: int):
 
 
 def preprocess_sequence(frames: np.ndarray | Iterable[np.ndarray], size: int = 64):
-    """Steps 1-5 of protocols.md on a sequence, vectorised: frames uint8 [T, H, W] (or an
+    """Steps 1-5 of docs/protocols.md on a sequence, vectorised: frames uint8 [T, H, W] (or an
     iterable of uint8 [H, W]) -> (uint8 [T', size, size], SequenceReport).
 
     Frames are processed together (frames of different shapes in groups), giving exactly

@@ -1,13 +1,13 @@
-"""B3D (spec section 2): three parallel Conv3d kernels run as one fused 3x3x3 convolution."""
+"""B3D (docs/architecture.md §2): three parallel Conv3d kernels run as one fused 3x3x3 convolution."""
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layout import conv3d_layout
+from .memory_format import conv3d_memory_format
 
 
 class B3D(nn.Module):
-    """B3D(a->b) (spec section 2): LeakyReLU(conv3x3x3(x) + conv1x3x3(x) + conv3x1x1(x)).
+    """B3D(a->b) (docs/architecture.md §2): LeakyReLU(conv3x3x3(x) + conv1x3x3(x) + conv3x1x1(x)).
 
     The three kernels stay separate parameters (checkpoints and parameter counts are the
     paper's), but the forward pass runs ONE convolution with their sum: the 1x3x3 kernel
@@ -30,4 +30,4 @@ class B3D(nn.Module):
 
     def forward(self, x):
         # x: [n, a, s, h, w] -> [n, b, s, h, w]
-        return F.leaky_relu(F.conv3d(conv3d_layout(x), self.fused_weight(), padding=1), inplace=True)
+        return F.leaky_relu(F.conv3d(conv3d_memory_format(x), self.fused_weight(), padding=1), inplace=True)

@@ -1,10 +1,10 @@
-"""CAPE, conditional positional encoding (spec section 6): depthwise Conv1d over time."""
+"""CAPE, conditional positional encoding (docs/architecture.md §6): depthwise Conv1d over time."""
 from einops import rearrange
 from torch import nn
 
 
 class CAPE(nn.Module):
-    """CAPE (spec section 6): depthwise Conv1d over time (groups = c, no bias), shared by all parts.
+    """CAPE (docs/architecture.md §6): depthwise Conv1d over time (groups = c, no bias), shared by all parts.
 
     Returns the encoding; the caller adds it: `E <- E + CAPE(E)`.
     """

@@ -1,4 +1,4 @@
-"""Read and write the authors' OpenGait checkpoint layout (spec: "The authors' checkpoint layout").
+"""Read and write the authors' OpenGait checkpoint layout (docs/architecture.md, "The authors' checkpoint layout").
 
 OpenGait saves `{'model': state_dict, 'optimizer', 'scheduler', 'iteration'}` with the
 authors' module names (`mgfe.STEM_S0.plain.conv3d_1.conv3d.weight`, one Conv1d pair per
@@ -13,10 +13,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..config import MODEL_PRESETS, GaitGSConfig, get_config
 from ..fileio import atomic_open, read_torch_file
+from .gaitgs import GaitGS
 
 __all__ = ["load_opengait", "to_opengait_state_dict", "from_opengait_state_dict", "save_opengait",
-           "infer_config_fields", "CheckpointMismatchError"]
+           "infer_config_fields", "CheckpointMismatchError", "load_trained_model"]
 
 _STEMS = {"stem_f0": "STEM_S0", "stem_f1a": "STEM_S1.0", "stem_f1b": "STEM_S1.1",
           "stem_c0": "STEM_C0", "stem_c1a": "STEM_C1.0", "stem_c1b": "STEM_C1.1"}
@@ -35,7 +37,7 @@ def _authors_name(key: str) -> str | None:
     """Our key -> the authors' key for every tensor that is not split per part (None for MCM weights)."""
     parts = key.split(".")
     if parts[0] == "mgfe":
-        if parts[1] == "stem":
+        if parts[1] == "input_conv":
             return {"conv1": "mgfe.conv3d.0.conv3d.weight", "conv2": "mgfe.conv3d.2.conv3d.weight"}[parts[2]]
         if parts[1].startswith("uta"):
             return f"mgfe.UTA{parts[1][3:]}.conv3d.weight"
@@ -121,12 +123,10 @@ def infer_config_fields(sd: dict) -> dict:
 
 
 def _suggest_preset(sd: dict) -> str:
-    from ..config import PRESETS
-
     fields = infer_config_fields(sd)
     if not fields:
         return ""
-    matches = [name for name, cfg in PRESETS.items()
+    matches = [name for name, cfg in MODEL_PRESETS.items()
                if all(getattr(cfg, k) == v for k, v in fields.items())]
     shown = ", ".join(f"{k}={v}" for k, v in fields.items())
     if matches:
@@ -208,3 +208,39 @@ def save_opengait(model: nn.Module, path, iteration: int = 0, optimizer=None, sc
     with atomic_open(path, "wb") as fh:
         torch.save(checkpoint, fh)
     return path
+
+
+def load_trained_model(path, device=None, preset: str | None = None, fmt: str = "auto"):
+    """A checkpoint -> (GaitGS in eval mode, checkpoint dict).
+
+    Our checkpoints carry their config (`fmt="gaitgs"`); the authors' OpenGait files
+    (`fmt="opengait"`) need `preset`. With `fmt="auto"` a checkpoint with a "config" entry
+    is ours. A `preset` that differs from the one a checkpoint was trained with is an error.
+    """
+    path = Path(path)
+    ckpt = read_torch_file(path, "checkpoint")
+    if fmt == "auto":
+        fmt = "gaitgs" if isinstance(ckpt, dict) and "config" in ckpt else "opengait"
+    if fmt == "gaitgs":
+        if not (isinstance(ckpt, dict) and "config" in ckpt and "model" in ckpt):
+            raise ValueError(f"{path} is not a gaitgs training checkpoint (no 'config'/'model'); "
+                             f"for the authors' files use --format opengait --preset NAME")
+        cfg = GaitGSConfig(**ckpt["config"])
+        if preset is not None and preset != cfg.name:
+            raise ValueError(f"{path} was trained with preset {cfg.name!r} (input {cfg.input_hw[0]}x"
+                             f"{cfg.input_hw[1]}, parts {cfg.parts}) but preset {preset!r} was asked; "
+                             f"drop --preset (our checkpoints carry their config)")
+        model = GaitGS(cfg)
+        try:
+            model.load_state_dict(ckpt["model"])
+        except RuntimeError as err:
+            raise ValueError(f"{path}: weights do not fit its own config {cfg.name!r}: {err}") from err
+    elif fmt == "opengait":
+        if preset is None:
+            raise ValueError(f"{path}: an OpenGait checkpoint carries no config; pass --preset NAME")
+        model = load_opengait(GaitGS(get_config(preset)), ckpt)
+    else:
+        raise ValueError(f"unknown checkpoint format {fmt!r}; expected auto, gaitgs or opengait")
+    if device is not None:
+        model = model.to(device)
+    return model.eval(), ckpt

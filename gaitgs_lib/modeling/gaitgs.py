@@ -1,4 +1,4 @@
-"""GaitGS (Xiong et al., ICIP 2024), the whole network (spec: gaitgs-architecture.md)."""
+"""GaitGS (Xiong et al., ICIP 2024), the whole network (docs/architecture.md)."""
 from __future__ import annotations
 
 import torch
@@ -12,7 +12,7 @@ from .pieg import PIEG
 
 
 def tile_short_sequence(sils: torch.Tensor) -> torch.Tensor:
-    """Tile sequences shorter than 3 frames (spec section 1): 1 frame -> 3, 2 frames -> 4."""
+    """Tile sequences shorter than 3 frames (docs/architecture.md §1): 1 frame -> 3, 2 frames -> 4."""
     # sils: [n, s, h, w]
     s = sils.shape[1]
     if s == 1:
@@ -23,7 +23,7 @@ def tile_short_sequence(sils: torch.Tensor) -> torch.Tensor:
 
 
 class GaitGS(nn.Module):
-    """GaitGS (spec sections 1-7): MGFE -> PIEG + HP -> MSFE per branch -> embeddings `[n, embed, 2p]`.
+    """GaitGS (docs/architecture.md §1-7): MGFE -> PIEG + HP -> MSFE per branch -> embeddings `[n, embed, 2p]`.
 
     `GaitGS(cfg)(sils)` with `sils: [n, s, h, w]` floats in [0, 1] returns a dict with
     `embeddings` `[n, embed_dim, 2p]` (fine parts then coarse parts; `p` without the coarse
@@ -80,7 +80,7 @@ class GaitGS(nn.Module):
     def forward(self, sils, return_intermediates: bool = False) -> dict:
         """Silhouettes `[n, s, h, w]` -> dict(embeddings, view_logits[, intermediates]).
 
-        Intermediates (fine branch `f_`, coarse branch `c_`): `stem` `[n, c0, s, h, w]`,
+        Intermediates (fine branch `f_`, coarse branch `c_`): `input_conv` `[n, c0, s, h, w]`,
         `uta0_units` `[n, c0, s/3, h, w]`, `S_f` `[n, c2, s, h/2, w/2]`, `S_c`
         `[n, c2, s/3, h/2, w/2]`, `f_hp`/`c_hp` `[n, c2, s|s/3, p]`,
         `{f,c}_mtb{1,2}_attention` `[n, c2, s|s/3, p]`, `{f,c}_attention_{layer}`

@@ -1,4 +1,4 @@
-"""GCM, the global span of MSFE (spec section 6): CAPE + class token + prior + transformer."""
+"""GCM, the global span of MSFE (docs/architecture.md §6): CAPE + class token + prior + transformer."""
 from __future__ import annotations
 
 import torch
@@ -11,7 +11,7 @@ from .transformer import TransformerEncoder
 
 
 class GCM(nn.Module):
-    """GCM / global span (spec section 6): every (sample, part) is a sequence of s+1 tokens.
+    """GCM / global span (docs/architecture.md §6): every (sample, part) is a sequence of s+1 tokens.
 
     `E + CAPE(E)`, a class token prepended at time 0, the PIEG prior added to every token,
     a pre-norm transformer, and the class token's output mapped by SeparateFCs(p, c -> embed).

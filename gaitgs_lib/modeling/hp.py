@@ -1,10 +1,10 @@
-"""Horizontal pooling, HP (spec section 5): mean + max over each of p horizontal strips."""
+"""Horizontal pooling, HP (docs/architecture.md §5): mean + max over each of p horizontal strips."""
 from einops import rearrange
 from torch import nn
 
 
 class HorizontalPooling(nn.Module):
-    """HP (spec section 5): `[n, c, s, h, w]` -> `[n, c, s, p]`, per strip mean + max over its pixels."""
+    """HP (docs/architecture.md §5): `[n, c, s, h, w]` -> `[n, c, s, p]`, per strip mean + max over its pixels."""
 
     def __init__(self, parts: int):
         super().__init__()

@@ -1,4 +1,4 @@
-"""MCM, micro-motion capture module (spec section 6, local span): MTB1 + MTB2 with per-part weights."""
+"""MCM, micro-motion capture module (docs/architecture.md §6, local span): MTB1 + MTB2 with per-part weights."""
 from __future__ import annotations
 
 import torch
@@ -8,7 +8,7 @@ from torch import nn
 
 
 class MTB(nn.Module):
-    """MTB (spec section 6): `template(x) * sigmoid(conv_b(LeakyReLU(conv_a(x))))` over time, per part.
+    """MTB (docs/architecture.md §6): `template(x) * sigmoid(conv_b(LeakyReLU(conv_a(x))))` over time, per part.
 
     Every part has its own weights; the p parts run as ONE grouped Conv1d (groups = p) on
     channels laid out part-major (`(p c)`). MTB1: `conv_b` kernel 1, pooling window 3;
@@ -31,7 +31,7 @@ class MTB(nn.Module):
 
 
 class MCM(nn.Module):
-    """MCM (spec section 6): `E = MTB1(x) + MTB2(x)` on part features `[n, c, s, p]`."""
+    """MCM (docs/architecture.md §6): `E = MTB1(x) + MTB2(x)` on part features `[n, c, s, p]`."""
 
     def __init__(self, channels: int, parts: int):
         super().__init__()

@@ -1,11 +1,11 @@
-"""MGFE, Multi-Granularity Feature Extractor (spec section 3): fine (frame) and coarse (unit) branches."""
+"""MGFE, Multi-Granularity Feature Extractor (docs/architecture.md §3): fine (frame) and coarse (unit) branches."""
 from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import nn
 
-from .stem import Stem
-from .stem_block import STEM
+from .input_conv import InputConv
+from .stem import STEM
 from .uta import UTA
 
 
@@ -15,7 +15,7 @@ def _spatial_pool(x):
 
 
 class MGFE(nn.Module):
-    """MGFE (spec section 3): stem, STEMs and UTAs producing `S_f` (frames) and `S_c` (units).
+    """MGFE (docs/architecture.md §3): input convolutions, STEMs and UTAs producing `S_f` (frames) and `S_c` (units).
 
     With `coarse=False` only the fine branch is built and run (`S_c` is None).
     """
@@ -24,7 +24,7 @@ class MGFE(nn.Module):
         super().__init__()
         c0, c1, c2 = channels
         self.coarse = coarse
-        self.stem = Stem(c0)
+        self.input_conv = InputConv(c0)
         self.stem_f0 = STEM(c0, c1)
         self.stem_f1a = STEM(c1, c2)
         self.stem_f1b = STEM(c2, c2)
@@ -38,9 +38,9 @@ class MGFE(nn.Module):
 
     def forward(self, x, intermediates: dict | None = None):
         # x: [n, 1, s, h, w], s >= 3
-        x = self.stem(x)  # [n, c0, s, h, w]
+        x = self.input_conv(x)  # [n, c0, s, h, w]
         if intermediates is not None:
-            intermediates["stem"] = x
+            intermediates["input_conv"] = x
         u = None
         if self.coarse:
             u = self.uta0(x)  # [n, c0, s/3, h, w]

@@ -1,4 +1,4 @@
-"""MSFE, Multi-Span Feature Extractor (spec section 6): local span (MCM) + global span (GCM) of one branch."""
+"""MSFE, Multi-Span Feature Extractor (docs/architecture.md §6): local span (MCM) + global span (GCM) of one branch."""
 from __future__ import annotations
 
 from torch import nn
@@ -9,7 +9,7 @@ from .separate_fcs import SeparateFCs
 
 
 class MSFE(nn.Module):
-    """MSFE (spec section 6): branch embedding = GCM(E) + SeparateFCs(max_t E), with E = MCM(HP features).
+    """MSFE (docs/architecture.md §6): branch embedding = GCM(E) + SeparateFCs(max_t E), with E = MCM(HP features).
 
     `use_mcm=False`: E is the HP features and there is no local vector;
     `use_global_span=False`: no GCM vector.

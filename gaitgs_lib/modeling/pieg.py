@@ -1,4 +1,4 @@
-"""PIEG, Prior Information Embedding Generation (spec section 4): view logits and a learned view prior."""
+"""PIEG, Prior Information Embedding Generation (docs/architecture.md §4): view logits and a learned view prior."""
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +17,7 @@ def _no_autocast(device_type: str):
 
 
 class GeM(nn.Module):
-    """Generalised-mean pooling over the whole map (spec section 4): `mean(clamp(x, eps)^P)^(1/P)`.
+    """Generalised-mean pooling over the whole map (docs/architecture.md §4): `mean(clamp(x, eps)^P)^(1/P)`.
 
     Computed in (at least) float32 even under autocast: x^6.5 overflows float16.
     """
@@ -35,7 +35,7 @@ class GeM(nn.Module):
 
 
 class PIEG(nn.Module):
-    """PIEG (spec section 4): GeM of the temporal max of S_f (and S_c) -> view logits; argmax -> prior row of V_view."""
+    """PIEG (docs/architecture.md §4): GeM of the temporal max of S_f (and S_c) -> view logits; argmax -> prior row of V_view."""
 
     def __init__(self, channels: int, views: int, branches: int = 2, p_init: float = 6.5, with_prior: bool = True):
         super().__init__()

@@ -1,10 +1,10 @@
-"""SeparateFCs (spec section 7): one Linear (no bias) per part."""
+"""SeparateFCs (docs/architecture.md §7): one Linear (no bias) per part."""
 import torch
 from torch import nn
 
 
 class SeparateFCs(nn.Module):
-    """SeparateFCs(p, a->b) (spec section 7): weight `fc_bin` `[p, a, b]`, part i uses its own matrix."""
+    """SeparateFCs(p, a->b) (docs/architecture.md §7): weight `fc_bin` `[p, a, b]`, part i uses its own matrix."""
 
     def __init__(self, parts: int, in_channels: int, out_channels: int):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Parameter counts per block (spec "Paper configuration") and the CLI `python -m gaitgs_lib summary`."""
+"""Parameter counts per block (docs/architecture.md, "Paper configuration") and the CLI `python -m gaitgs_lib summary`."""
 from __future__ import annotations
 
 import argparse
@@ -7,9 +7,9 @@ from torch import nn
 
 __all__ = ["parameter_table", "format_parameter_table", "main"]
 
-# (row name, parameter-name prefixes); rows follow the spec's per-block list.
+# (row name, parameter-name prefixes); rows follow docs/architecture.md's per-block list.
 _BLOCKS = [
-    ("stem", ("mgfe.stem.",)),
+    ("input_conv", ("mgfe.input_conv.",)),
     ("STEM_f0", ("mgfe.stem_f0.",)),
     ("STEM_f1", ("mgfe.stem_f1a.", "mgfe.stem_f1b.")),
     ("STEM_c0", ("mgfe.stem_c0.",)),
@@ -25,17 +25,17 @@ _BLOCKS = [
     ("SeparateFCs_f", ("msfe_f.fc_local.",)),
     ("SeparateFCs_c", ("msfe_c.fc_local.",)),
 ]
-# Sub-rows of the global span, as the spec counts them ("transformer" includes its SeparateFCs head).
+# Sub-rows of the global span, as docs/architecture.md counts them ("transformer" includes its SeparateFCs head).
 _GCM_PARTS = [("CAPE", ("cape.",)), ("cls_token", ("cls_token",)), ("transformer", ("transformer.", "fc."))]
 
 
 def parameter_table(model: nn.Module, detail: bool = False, trainable_only: bool = True) -> dict[str, int]:
-    """Parameter count per GaitGS block, in the spec's order, plus `total`.
+    """Parameter count per GaitGS block, in docs/architecture.md's order, plus `total`.
 
     Blocks absent from the configuration (ablations) are left out. With `detail=True`
     the global-span rows are followed by `GCM_f.CAPE`, `GCM_f.cls_token`,
-    `GCM_f.transformer` (the encoder layers plus the class-token SeparateFCs, as the spec
-    counts it). For the `paper` preset: stem 1,888, STEM_f0 159,744, STEM_f1 1,916,928,
+    `GCM_f.transformer` (the encoder layers plus the class-token SeparateFCs, as docs/architecture.md
+    counts it). For the `paper` preset: input_conv 1,888, STEM_f0 159,744, STEM_f1 1,916,928,
     UTA0/1/2 3,072/12,288/49,152, PIEG 4,225, MCM 1,310,720, GCM 1,451,008, SeparateFCs
     1,048,576, total 11,844,577.
     """
@@ -75,12 +75,12 @@ def main(argv=None) -> int:
     """`python -m gaitgs_lib summary --preset paper [--frames 30] [--depth 3] [--no-torchinfo]`."""
     import torch
 
-    from ..config import PRESETS, get_config
+    from ..config import MODEL_PRESETS, get_config
     from .gaitgs import GaitGS
 
     parser = argparse.ArgumentParser(prog="python -m gaitgs_lib summary",
                                      description="torchinfo summary and per-block parameter counts of a GaitGS preset")
-    parser.add_argument("--preset", default="paper", choices=list(PRESETS))
+    parser.add_argument("--preset", default="paper", choices=list(MODEL_PRESETS))
     parser.add_argument("--frames", type=int, default=30, help="frames of the dummy input sequence (default 30)")
     parser.add_argument("--depth", type=int, default=3, help="torchinfo nesting depth (default 3)")
     parser.add_argument("--no-torchinfo", action="store_true", help="only the per-block table (no forward pass)")

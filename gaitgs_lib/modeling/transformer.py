@@ -1,4 +1,4 @@
-"""The transformer of the global span (spec section 6): pre-norm encoder layers that can return attention."""
+"""The transformer of the global span (docs/architecture.md §6): pre-norm encoder layers that can return attention."""
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -6,7 +6,7 @@ from torch import nn
 
 
 class EncoderLayer(nn.Module):
-    """Pre-norm transformer encoder layer (spec section 6) with nn.TransformerEncoderLayer's parameter names.
+    """Pre-norm transformer encoder layer (docs/architecture.md §6) with nn.TransformerEncoderLayer's parameter names.
 
     `x + SA(norm1(x))`, then `x + FF(norm2(x))` with GELU and dropout; optionally returns
     the per-head attention weights `[B, heads, L, L]`.
@@ -34,7 +34,7 @@ class EncoderLayer(nn.Module):
 
 
 class TransformerEncoder(nn.Module):
-    """A stack of `depth` pre-norm EncoderLayers, no final norm (spec section 6)."""
+    """A stack of `depth` pre-norm EncoderLayers, no final norm (docs/architecture.md §6)."""
 
     def __init__(self, d_model: int, heads: int, ff_dim: int, depth: int, dropout: float = 0.0):
         super().__init__()

@@ -1,11 +1,11 @@
-"""UTA, Unit Temporal Aggregation (spec section 2): every 3 frames -> one unit."""
+"""UTA, Unit Temporal Aggregation (docs/architecture.md §2): every 3 frames -> one unit."""
 from torch import nn
 
-from .layout import conv3d_layout
+from .memory_format import conv3d_memory_format
 
 
 class UTA(nn.Module):
-    """UTA (spec section 2): Conv3d(c->c, 3x1x1, stride 3x1x1), no padding, no activation."""
+    """UTA (docs/architecture.md §2): Conv3d(c->c, 3x1x1, stride 3x1x1), no padding, no activation."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -13,4 +13,4 @@ class UTA(nn.Module):
 
     def forward(self, x):
         # x: [n, c, s, h, w] -> [n, c, s // 3, h, w]
-        return self.conv(conv3d_layout(x))
+        return self.conv(conv3d_memory_format(x))

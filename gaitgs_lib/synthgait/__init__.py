@@ -1,4 +1,4 @@
-"""SynthGait: walking people in CASIA-B's structure, generated (../shared/spec/synthgait.md).
+"""SynthGait: walking people in CASIA-B's structure, generated (docs/synthgait.md).
 
 Quick use::
 
@@ -16,13 +16,13 @@ import numpy as np
 
 from .body import Body, sample_body
 from .covariates import Bag, Coat
-from .generator import GENERATOR_VERSION, PRESETS, ensure_synthgait, generate, load_meta, twin_pairs
+from .generator import GENERATOR_VERSION, SYNTHGAIT_PRESETS, ensure_synthgait, generate, load_meta, twin_pairs
 from .motion import ANGLE_TABLE, ANGLES, BONES, JOINTS, Gait, fourier
 from .sequence import FPS, TYPES, VIEWS, Subject, make_subject, render_walk
 
 __all__ = [
     "ANGLE_TABLE", "ANGLES", "BONES", "Bag", "Body", "Coat", "FPS", "GENERATOR_VERSION", "Gait",
-    "JOINTS", "PRESETS", "Subject", "TYPES", "VIEWS", "ensure_synthgait", "generate",
+    "JOINTS", "SYNTHGAIT_PRESETS", "Subject", "TYPES", "VIEWS", "ensure_synthgait", "generate",
     "joint_angle_curves", "load_meta", "make_subject", "render_frame", "render_walk", "skeleton",
     "twin_pairs",
 ]
@@ -31,7 +31,7 @@ __all__ = [
 def joint_angle_curves(subject: Subject | None = None, n: int = 101) -> dict:
     """Joint-angle curves over one gait cycle (degrees) -> {"t": [n], angle: [n] (left side)}.
 
-    Without a subject: the population means of synthgait.md's table.
+    Without a subject: the population means of docs/synthgait.md's table.
     """
     from .motion import population_coefficients
 

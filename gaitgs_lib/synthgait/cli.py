@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .generator import PRESETS, generate, load_meta
+from .generator import SYNTHGAIT_PRESETS, generate, load_meta
 
 
 def main(argv=None) -> int:
     """`synth --preset mini --out data/synthgait-mini [--seed 0] [--overwrite] [--raw-png]`."""
     p = argparse.ArgumentParser(prog="python -m gaitgs_lib synth",
                                 description="Generate a SynthGait dataset (CASIA-B structure, OpenGait layout).")
-    p.add_argument("--preset", default="mini", choices=sorted(PRESETS),
+    p.add_argument("--preset", default="mini", choices=sorted(SYNTHGAIT_PRESETS),
                    help="mini: 30 subjects (notebooks); b: 124 subjects like CASIA-B; test: 4 subjects")
     p.add_argument("--out", default=None, help="output folder (default data/synthgait-<preset>)")
     p.add_argument("--seed", type=int, default=0)

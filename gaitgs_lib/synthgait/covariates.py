@@ -1,4 +1,4 @@
-"""SynthGait covariates: bags (BG) and coats (CL) (synthgait.md, "Covariates").
+"""SynthGait covariates: bags (BG) and coats (CL) (docs/synthgait.md, "Covariates").
 
 - backpack: a slab behind the trunk, the trunk leans further forward;
 - shoulder bag: a blob at hip level on one side (strap over the other shoulder), that arm
@@ -24,7 +24,7 @@ BAG_KINDS = ("backpack", "shoulder", "hand")
 
 @dataclass(frozen=True)
 class Bag:
-    """One bag of one subject and session (synthgait.md, "Covariates", BG)."""
+    """One bag of one subject and session (docs/synthgait.md, "Covariates", BG)."""
 
     kind: str            # backpack | shoulder | hand
     side: float          # +1 left, -1 right (the carrying side; for a backpack unused)
@@ -69,7 +69,7 @@ def sample_bag(rng: np.random.Generator, kind: str | None = None) -> Bag:
 
 @dataclass(frozen=True)
 class Coat:
-    """A subject's coat (synthgait.md, "Covariates", CL)."""
+    """A subject's coat (docs/synthgait.md, "Covariates", CL)."""
 
     thickness: float     # added to trunk radii (heights)
     sleeve: float        # added to upper-arm radius

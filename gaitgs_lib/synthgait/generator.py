@@ -1,6 +1,6 @@
 """SynthGait dataset generation: presets, the on-disk layout, determinism, atomic output.
 
-synthgait.md ("Structure", "Performance") and protocols.md ("Preprocessing into the
+docs/synthgait.md ("Structure", "Performance") and docs/protocols.md ("Preprocessing into the
 OpenGait layout"). Output: `<out>/<sid>/<type>/<view>/<view>.pkl` (uint8 [T, 64, 64]),
 `<out>/partition.json`, `<out>/meta.json`; optionally CASIA-B-style raw PNGs in the sibling
 folder `<out>-raw/<sid>/<type>/<view>/<sid>-<type>-<view>-<frame:03d>.png` (320x240).
@@ -31,7 +31,7 @@ TRAIN_FRACTION = 74 / 124          # CASIA-B's 074 / 050 split
 
 @dataclass(frozen=True)
 class SynthPreset:
-    """How big a SynthGait dataset is (synthgait.md, "Structure")."""
+    """How big a SynthGait dataset is (docs/synthgait.md, "Structure")."""
 
     name: str
     n_subjects: int
@@ -47,7 +47,7 @@ class SynthPreset:
         return int(round(self.n_subjects * TRAIN_FRACTION))
 
 
-PRESETS = {
+SYNTHGAIT_PRESETS = {
     # CASIA-B's size: 124 subjects x 10 types x 11 views, 60-110 frames at 25 fps
     "b": SynthPreset("b", 124, cycles=(2.5, 4.0), frame_range=(60, 110), twin_pairs_train=6, twin_pairs_test=5),
     # the notebooks' quick dataset: 30 subjects (18 / 12), 1.3-1.8 cycles (~35-50 frames) per sequence
@@ -149,7 +149,7 @@ def _write_json(path: Path, obj) -> None:
 def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini", seed: int = 0,
              overwrite: bool = False, raw_png: bool = False, subjects: int | None = None,
              progress: bool = True, workers: int | None = None) -> Path:
-    """Generate a SynthGait dataset (synthgait.md) in the OpenGait layout; returns its folder.
+    """Generate a SynthGait dataset (docs/synthgait.md) in the OpenGait layout; returns its folder.
 
     preset: "mini" (30 subjects), "b" (124, CASIA-B's size) or "test" (4, for unit tests);
     subjects: a different number of subjects (split 74:50 like CASIA-B);
@@ -158,9 +158,9 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
     Refuses to replace a folder holding anything else unless `overwrite=True`; returns at
     once when `out` already holds this preset/seed/version/size.
     """
-    if preset not in PRESETS:
-        raise ValueError(f"generate: unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    spec = PRESETS[preset]
+    if preset not in SYNTHGAIT_PRESETS:
+        raise ValueError(f"generate: unknown preset {preset!r}; choose one of {sorted(SYNTHGAIT_PRESETS)}")
+    spec = SYNTHGAIT_PRESETS[preset]
     n = int(subjects or spec.n_subjects)
     if n < 2:
         raise ValueError(f"generate: need at least 2 subjects (one train, one test), got {n}")

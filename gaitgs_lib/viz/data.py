@@ -88,7 +88,7 @@ def feature_energy(features) -> np.ndarray:
 def fourier_series(coefficients: Sequence, t) -> np.ndarray:
     """`a0 + sum_k (a_k cos 2 pi k t + b_k sin 2 pi k t)` for `coefficients = [a0, (a1, b1), (a2, b2), ...]`.
 
-    `t` is the gait-cycle phase in [0, 1) (synthgait.md, "Body and motion model").
+    `t` is the gait-cycle phase in [0, 1) (docs/synthgait.md, "Body and motion model").
     """
     t = np.asarray(t, dtype=np.float64)
     if len(coefficients) == 0:
@@ -293,7 +293,7 @@ def plot_joint_angles(curves: Mapping[str, np.ndarray], normative: Mapping[str, 
         if normative is not None and name in normative:
             ref = _numpy(normative[name])
             tr = t if len(ref) == len(t) else np.linspace(0, 1, len(ref), endpoint=False)
-            ax.plot(100 * tr, ref, color="black", lw=2, ls="--", label="spec mean")
+            ax.plot(100 * tr, ref, color="black", lw=2, ls="--", label="population mean")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("gait cycle (%)")
         ax.set_ylabel("angle (degrees)")

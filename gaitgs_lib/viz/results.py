@@ -28,7 +28,7 @@ __all__ = [
 
 CONDITIONS = ("NM", "BG", "CL")
 
-# Published CASIA-B rank-1 (%) at 64x44, identical views excluded (architecture spec).
+# Published CASIA-B rank-1 (%) at 64x44, identical views excluded (paper Table 1).
 # These are real CASIA-B numbers; the series measures its own models on SynthGait.
 PAPER_CASIA_B_64 = {
     "GaitSet": {"NM": 95.8, "BG": 90.0, "CL": 75.4},

@@ -1,8 +1,8 @@
-"""Memory layout for the 3-D convolutions of MGFE (a speed detail, not part of the paper)."""
+"""Memory format (channels-last) for the 3-D convolutions of MGFE (a speed detail, not part of the paper)."""
 import torch
 
 
-def conv3d_layout(x: torch.Tensor) -> torch.Tensor:
+def conv3d_memory_format(x: torch.Tensor) -> torch.Tensor:
     """`x` in the memory layout the device's Conv3d runs fastest on (same values, same shape).
 
     On CPU, oneDNN's 3-D convolutions (and above all their backward pass) run several

@@ -1,6 +1,6 @@
-"""A plain reference GaitGS in the authors' module structure (spec: gaitgs-architecture.md).
+"""A plain reference GaitGS in the authors' module structure (docs/architecture.md).
 
-Written from the spec for the tests and the benchmark, not for use: three separate
+Written for teaching, the tests and the benchmark, not for speed: three separate
 convolutions per B3D, a python loop over the 8 STEM strips, one Conv1d pair per part in
 MCM, and PyTorch's own nn.TransformerEncoder. Module names follow the authors' OpenGait
 checkpoint keys, so their state dict loads with `load_state_dict` directly.
@@ -71,7 +71,7 @@ class RefMGFE(nn.Module):
     def __init__(self, channels, channels_last=False):
         super().__init__()
         c0, c1, c2 = channels
-        self.channels_last = channels_last  # benchmark option: NDHWC feature maps after the stem
+        self.channels_last = channels_last  # benchmark option: NDHWC feature maps after the input convolutions
         self.conv3d = nn.Sequential(
             BasicConv3d(1, c0, 3, padding=1), nn.LeakyReLU(),
             BasicConv3d(c0, c0, 1), nn.LeakyReLU(),

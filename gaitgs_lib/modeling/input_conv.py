@@ -1,0 +1,22 @@
+"""The input convolutions ("CNNs" in the paper's Fig. 2; docs/architecture.md §1): two Conv3d + LeakyReLU.
+
+Named `InputConv`, not "stem", so that it cannot be confused with STEM, the paper's
+spatio-temporal extraction module (`modeling/stem.py`)."""
+import torch.nn.functional as F
+from torch import nn
+
+from .memory_format import conv3d_memory_format
+
+
+class InputConv(nn.Module):
+    """Conv3d(1->c0, 3x3x3) -> LeakyReLU -> Conv3d(c0->c0, 1x1x1) -> LeakyReLU (docs/architecture.md §1)."""
+
+    def __init__(self, out_channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv3d(1, out_channels, kernel_size=3, padding=1, bias=False)
+        self.conv2 = nn.Conv3d(out_channels, out_channels, kernel_size=1, bias=False)
+
+    def forward(self, x):
+        # x: [n, 1, s, h, w] -> [n, c0, s, h, w]
+        x = F.leaky_relu(self.conv1(conv3d_memory_format(x)), inplace=True)  # [n, c0, s, h, w]
+        return F.leaky_relu(self.conv2(conv3d_memory_format(x)), inplace=True)
