@@ -1,4 +1,4 @@
-"""The first code cell of every notebook: seeds, quick/full mode, device and versions in one call."""
+"""The first code cell of every notebook: seeds, quick/full mode, device, data and versions in one call."""
 import os
 import platform
 import random
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gaitgs_lib.runtime import default_device, quick_mode
+from gaitgs_lib.runtime import DATA_ENV, DataChoice, data_choice, default_device, quick_mode
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,39 @@ class NotebookSetup:
     device: torch.device
     repo: Path  # the repository root, for data/ and runs/ (never printed: paths stay relative)
     seed: int
+    data_choice: DataChoice  # what GAITGS_DATA names (SynthGait by default)
 
     def path(self, *parts: str) -> Path:
-        """A path inside the repository, e.g. `setup.path("data", "synthgait-mini")`."""
+        """A path inside the repository, e.g. `setup.path("data", "checkpoints")`."""
         return self.repo.joinpath(*parts)
+
+    @property
+    def is_synthgait(self) -> bool:
+        """True when the series runs on SynthGait (twins and meta.json exist)."""
+        return self.data_choice.is_synthgait
+
+    def data(self) -> Path:
+        """The dataset folder every notebook reads (`GAITGS_DATA`; SynthGait by default).
+
+        SynthGait is generated under `data/` on first use (a minute or two for
+        `synthgait-mini`, several for `synthgait-b`) and read afterwards. The path is
+        relative to the notebook's folder when it can be, so outputs show no machine paths.
+        """
+        choice = self.data_choice
+        if choice.is_synthgait:
+            from gaitgs_lib.synthgait import ensure_synthgait
+
+            root = ensure_synthgait(choice.synthgait_preset, root=_relative(self.path("data")))
+        else:
+            root = choice.folder
+        return Path(_relative(Path(root)))
+
+
+def _relative(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
 
 
 def _find_repo(start: Path) -> Path:
@@ -33,10 +62,11 @@ def _find_repo(start: Path) -> Path:
 
 
 def setup_notebook(seed: int = 0, verbose: bool = True) -> NotebookSetup:
-    """Seed everything, pick the device and print the mode; call it once at the top.
+    """Seed everything, pick the device and the data, print the mode; call it once at the top.
 
     Quick mode (`GAITGS_QUICK=1`, set by CI; the default without a GPU) shrinks data and
-    iterations so the notebook runs on a 2-core CPU in minutes.
+    iterations so the notebook runs on a 2-core CPU in minutes. `GAITGS_DATA` picks the
+    dataset for every notebook at once (see `gaitgs_lib.runtime`).
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -44,8 +74,11 @@ def setup_notebook(seed: int = 0, verbose: bool = True) -> NotebookSetup:
     quick = quick_mode()
     device = default_device()
     repo = _find_repo(Path(os.getcwd()).resolve())
+    choice = data_choice(quick)
     if verbose:
         print(f"mode   : {'quick (small data, few iterations)' if quick else 'full'}")
         print(f"device : {device}" + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""))
+        where = "SynthGait, made on first use" if choice.is_synthgait else "your folder"
+        print(f"data   : {choice.name} ({where}; set {DATA_ENV} to change)")
         print(f"python {platform.python_version()} · torch {torch.__version__.split('+')[0]} · numpy {np.__version__}")
-    return NotebookSetup(quick=quick, device=device, repo=repo, seed=seed)
+    return NotebookSetup(quick=quick, device=device, repo=repo, seed=seed, data_choice=choice)
