@@ -11,6 +11,9 @@ import torch
 from gaitgs_lib.runtime import DATA_ENV, DataChoice, data_choice, default_device, quick_mode
 
 
+QUICK_CHECKPOINT = "tiny-synthgait-mini.pt"
+
+
 @dataclass(frozen=True)
 class NotebookSetup:
     """What a notebook needs to know about where it runs."""
@@ -45,6 +48,21 @@ class NotebookSetup:
         else:
             root = choice.folder
         return Path(_relative(Path(root)))
+
+
+    def checkpoint(self) -> Path:
+        """The shipped checkpoint the notebooks load for this mode (relative path).
+
+        Quick mode: `tiny` trained on `synthgait-mini` (`data/checkpoints/tiny-synthgait-mini.pt`).
+        Full mode: the best model trained on `synthgait-b` that ships in `data/checkpoints/`
+        (`*-synthgait-b.pt`, largest file first: the larger preset), else the quick one.
+        """
+        folder = self.path("data", "checkpoints")
+        if not self.quick:
+            trained_on_b = sorted(folder.glob("*-synthgait-b.pt"), key=lambda p: (-p.stat().st_size, p.name))
+            if trained_on_b:
+                return Path(_relative(trained_on_b[0]))
+        return Path(_relative(folder / QUICK_CHECKPOINT))
 
 
 def _relative(path: Path) -> str:

@@ -46,3 +46,19 @@ def test_setup_notebook_reports_the_data_and_returns_a_relative_folder(monkeypat
     assert "set GAITGS_DATA to change" in capsys.readouterr().out
     assert not setup.is_synthgait
     assert setup.data().resolve() == tmp_path.resolve() and not setup.data().is_absolute()
+
+
+def test_checkpoint_is_tiny_in_quick_mode_and_the_synthgait_b_model_in_full_mode(monkeypatch, tmp_path):
+    for name in ("notebooks", "gaitgs_lib", "data/checkpoints"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "data/checkpoints/tiny-synthgait-mini.pt").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.delenv("GAITGS_DATA", raising=False)
+    monkeypatch.setenv("GAITGS_QUICK", "1")
+    assert setup_notebook(verbose=False).checkpoint().name == "tiny-synthgait-mini.pt"
+    monkeypatch.setenv("GAITGS_QUICK", "0")
+    assert setup_notebook(verbose=False).checkpoint().name == "tiny-synthgait-mini.pt"  # none trained on b yet
+    (tmp_path / "data/checkpoints/tiny-synthgait-b.pt").write_bytes(b"x")
+    (tmp_path / "data/checkpoints/small-synthgait-b.pt").write_bytes(b"xxxx")
+    chosen = setup_notebook(verbose=False).checkpoint()
+    assert chosen.name == "small-synthgait-b.pt" and not chosen.is_absolute()
