@@ -397,3 +397,23 @@ def test_evaluate_cli_authors_checkpoint(tiny_checkpoint, authors_fixture, tmp_p
     assert status == 2 and "does not fit GaitGS config 'tiny'" in err and err.count("\n") == 1
     status, printed, _ = run_cli(argv + ["--preset", "authors-small"], capsys)
     assert status == 0 and printed.splitlines()[1].split()[0] == "NM"
+
+
+def test_bench_evaluate_smoke(tiny_checkpoint):
+    """CI keeps benchmarks/bench_evaluate.py from rotting: one run on the tiny fake dataset."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root, path = tiny_checkpoint
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_evaluate.py"), "--checkpoint", str(path),
+                           "--data", str(root), "--subjects", "1", "--batch-size", "8", "--threads", "1"],
+                          capture_output=True, text=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert "| command | sequences | wall s | sequences/s | CPU s | sequences per CPU s |" in lines
+    row = next(line for line in lines if line.startswith("| this tree"))
+    assert row.split("|")[2].strip() == "30"  # the first test subject: 10 types x 3 views
+    assert float(row.split("|")[4].replace(",", "")) > 0
+    assert any(line.split()[:1] == ["NM"] for line in lines)
