@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch-size", type=int, default=32,
                     help="sequences of identical length per forward pass (1: one at a time; same results)")
     ap.add_argument("--workers", type=int, default=None, help="DataLoader worker processes (default: one per spare core)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads of the model (default: PyTorch's; 1 is fastest on a busy machine)")
     ap.add_argument("--no-progress", action="store_true")
     return ap
 
@@ -103,17 +105,24 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
+def _check_args(args) -> None:
+    if args.protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {args.protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
+    for name, value, least in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
+                               ("--threads", args.threads, 1)):
+        if value is not None and value < least:
+            raise ValueError(f"{name} must be at least {least}, got {value}")
+
+
 def main(argv=None) -> int:
     """`python -m gaitgs_lib evaluate ...`: print the result table; 0 on success, 2 on a user error."""
     args = _parser().parse_args(argv)
+    threads = torch.get_num_threads()
     try:
-        if args.protocol not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {args.protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
-        if args.batch_size < 1:
-            raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-        if args.workers is not None and args.workers < 0:
-            raise ValueError(f"--workers must be 0 or more, got {args.workers}")
+        _check_args(args)
         out = check_output_path(args.out) if args.out else None
+        if args.threads:
+            torch.set_num_threads(args.threads)
         result = evaluate_checkpoint(args.checkpoint, args.data, args.protocol, preset=args.preset, fmt=args.format,
                                      metric=args.metric, device=args.device, batch_size=args.batch_size,
                                      progress=not args.no_progress, num_workers=args.workers)
@@ -126,4 +135,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
+    finally:
+        torch.set_num_threads(threads)
     return 0

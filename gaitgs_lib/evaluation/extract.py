@@ -1,32 +1,90 @@
 """Embeddings of every sequence of a dataset, for the protocols (docs/protocols.md, "Sampling").
 
 Evaluation feeds every frame of a sequence, in order, and sequences differ in length, so
-OpenGait embeds them one at a time. Doing that here is slow (a batch of one keeps a CPU
-mostly idle), so `extract_embeddings` batches sequences of EQUAL length only: no padding,
-no cropping, so each embedding is the one the sequence alone would get (up to float
-rounding of the batched convolutions; `tests/test_evaluation.py` checks this). Sequences
-are read by DataLoader workers in dataset order, each read once, and grouped by length as
-they arrive (no first pass to sort them by length).
+OpenGait's way is one sequence at a time. That leaves a CPU mostly idle, so
+`extract_embeddings` batches sequences of EQUAL length only: no padding, no cropping, so
+each embedding is the one the sequence alone would get (up to float rounding of the
+batched kernels; `tests/test_evaluation.py` checks this). Every file is read once, and
+sequences are grouped by length as they arrive (no first pass to sort them by length).
+
+Where the work runs:
+- on a CPU, DataLoader worker processes each take every W-th sequence, read it, batch it
+  with others of its length and run the model with one thread each: W cores busy, and no
+  threads spinning against each other when the machine is shared;
+- on an accelerator (or with `num_workers=0`), the model runs in this process, fed by
+  workers that only read files.
 """
 from __future__ import annotations
 
 import os
+from typing import Iterable, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from .protocols import NonFiniteEmbeddingsError
 
-# Sequences a worker reads per task: fewer messages between processes than one at a time.
+# Sequences a reading worker sends per message (fewer messages than one at a time).
 _CHUNK = 16
 
 
-class _Items(Dataset):
-    """`dataset[i]` -> (i, frames float32 [T, h, w], info), or (i, None, message) when the file is bad.
+class _BadSequence(Exception):
+    """A sequence file that cannot be read: carries the one-line message across processes."""
 
-    A worker cannot raise a clean error to the main process (the DataLoader wraps it in a
-    traceback), so a corrupt or missing sequence file comes back as a message instead.
+
+def _read(dataset, i: int):
+    """dataset[i] -> (i, frames float32 [T, h, w], info); _BadSequence naming the file when it fails."""
+    try:
+        frames, info = dataset[i]
+    except (ValueError, OSError) as err:  # read_sequence's errors name the file
+        raise _BadSequence(f"cannot embed sequence #{i} of the dataset: {err}") from None
+    frames = torch.as_tensor(frames, dtype=torch.float32)
+    if frames.ndim != 3:
+        raise _BadSequence(f"dataset[{i}] ({getattr(info, 'path', '?')}): expected frames [T, h, w], "
+                           f"got {tuple(frames.shape)}")
+    return i, frames, info
+
+
+def _equal_length_batches(items: Iterable, batch_size: int) -> Iterator[list]:
+    """(i, frames, info) in any order -> lists of at most `batch_size` items of one frame shape."""
+    buckets: dict = {}
+    for item in items:
+        bucket = buckets.setdefault(tuple(item[1].shape), [])
+        bucket.append(item)
+        if len(bucket) >= batch_size:
+            yield buckets.pop(tuple(item[1].shape))
+    yield from buckets.values()  # the last, partial batch of each length
+
+
+def _embed(model, batch: list, device) -> torch.Tensor:
+    sils = torch.stack([frames for _, frames, _ in batch]).to(device, non_blocking=True)  # [b, T, h, w]
+    return model(sils)["embeddings"].float().cpu()  # [b, C, P]
+
+
+class _WorkerEmbedder(IterableDataset):
+    """Runs in each DataLoader worker: every W-th sequence, read, batched by length, embedded.
+
+    Yields ("ok", indices, embeddings [b, C, P], infos) per batch, or ("error", message)
+    once: a worker cannot raise a clean error to the main process.
     """
+
+    def __init__(self, model, dataset, batch_size: int):
+        self.model, self.dataset, self.batch_size = model, dataset, batch_size
+
+    def __iter__(self):
+        worker = get_worker_info()
+        first, step = (worker.id, worker.num_workers) if worker is not None else (0, 1)
+        items = (_read(self.dataset, i) for i in range(first, len(self.dataset), step))
+        try:
+            with torch.no_grad():
+                for batch in _equal_length_batches(items, self.batch_size):
+                    yield "ok", [i for i, _, _ in batch], _embed(self.model, batch, "cpu"), [b[2] for b in batch]
+        except _BadSequence as err:
+            yield "error", str(err)
+
+
+class _Reader(Dataset):
+    """`dataset[i]` for reading workers -> (i, frames, info), or (i, None, message) for a bad file."""
 
     def __init__(self, dataset):
         self.dataset = dataset
@@ -36,31 +94,53 @@ class _Items(Dataset):
 
     def __getitem__(self, i):
         try:
-            frames, info = self.dataset[i]
-        except (ValueError, OSError) as err:  # read_sequence's errors name the file
+            return _read(self.dataset, i)
+        except _BadSequence as err:
             return i, None, str(err)
-        return i, torch.as_tensor(frames, dtype=torch.float32), info
 
 
 def _as_list(items):
     return items
 
 
-def default_workers(n: int) -> int:
-    """DataLoader workers for `n` sequences: none for a handful, else one per spare core (at most 4)."""
+def default_workers(n: int, device) -> int:
+    """Worker processes for `n` sequences: none for a handful; else one per core on a CPU
+    (they run the model), one per spare core (at most 4) to read files for an accelerator."""
+    cores = os.cpu_count() or 1
     if n < 4 * _CHUNK:
         return 0
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
+    if torch.device(device).type == "cpu":
+        return min(cores, 8)
+    return max(1, min(4, cores - 1))
 
 
-def _loader(dataset, num_workers: int, pin_memory: bool) -> DataLoader:
+def _batches_in_workers(model, dataset, batch_size: int, num_workers: int) -> Iterator[tuple]:
+    loader = DataLoader(_WorkerEmbedder(model, dataset, batch_size), batch_size=None, num_workers=num_workers)
+    for record in loader:
+        if record[0] == "error":
+            raise ValueError(record[1])
+        _, indices, emb, infos = record
+        yield indices, emb.clone(), infos  # a private copy: the shared-memory block (and its file) is freed
+
+
+def _batches_here(model, dataset, batch_size: int, num_workers: int, device) -> Iterator[tuple]:
     chunks = [list(range(s, min(s + _CHUNK, len(dataset)))) for s in range(0, len(dataset), _CHUNK)]
     extra = {"prefetch_factor": 4} if num_workers > 0 else {}
-    return DataLoader(_Items(dataset), batch_sampler=chunks, collate_fn=_as_list, num_workers=num_workers,
-                      pin_memory=pin_memory, **extra)
+    loader = DataLoader(_Reader(dataset), batch_sampler=chunks, collate_fn=_as_list, num_workers=num_workers,
+                        pin_memory=device.type == "cuda", **extra)
+
+    def items():
+        for chunk in loader:
+            for i, frames, info in chunk:
+                if frames is None:
+                    raise ValueError(info)
+                yield i, frames, info
+
+    for batch in _equal_length_batches(items(), batch_size):
+        yield [i for i, _, _ in batch], _embed(model, batch, device), [b[2] for b in batch]
 
 
-def _model_device(model, device):
+def _model_device(model, device) -> torch.device:
     if device is not None:
         return torch.device(device)
     try:
@@ -77,10 +157,10 @@ def extract_embeddings(model, dataset, device=None, batch_size: int = 32, progre
     `model` is put in eval mode (and back); `dataset[i] -> (frames float [T, h, w], info)`
     with `info.sid/.type/.view` (and `.path`, used in messages). Sequences of identical
     length share a batch of up to `batch_size` (1 = strictly one at a time, OpenGait's
-    way; both give the same embeddings up to float rounding). `num_workers`: DataLoader
-    worker processes reading the files (None: `default_workers`). Raises ValueError naming
-    the file when a sequence cannot be read, and `NonFiniteEmbeddingsError` (a ValueError)
-    naming how many sequences got NaN/inf embeddings.
+    way; both give the same embeddings up to float rounding). `num_workers`: worker
+    processes (None: `default_workers`; see the module docstring for what they do).
+    Raises ValueError naming the file when a sequence cannot be read, and
+    `NonFiniteEmbeddingsError` (a ValueError) naming how many sequences got NaN/inf embeddings.
     Returns {"embeddings": [N, C, P] float32 on the CPU, "sids", "types", "views"}, in
     dataset order.
     """
@@ -90,19 +170,9 @@ def extract_embeddings(model, dataset, device=None, batch_size: int = 32, progre
         raise ValueError("extract_embeddings: the dataset is empty")
     if batch_size < 1:
         raise ValueError(f"extract_embeddings: batch_size must be >= 1, got {batch_size}")
-    num_workers = default_workers(n) if num_workers is None else int(num_workers)
+    num_workers = default_workers(n, device) if num_workers is None else int(num_workers)
     out: list = [None] * n  # [C, P] per sequence, in dataset order
     infos: list = [None] * n
-    buckets: dict = {}  # frame shape -> [(index, frames [T, h, w])]
-
-    def run(batch):
-        sils = torch.stack([f for _, f in batch]).to(device, non_blocking=True)  # [b, T, h, w]
-        emb = model(sils)["embeddings"].float().cpu()  # [b, C, P]
-        for (i, _), e in zip(batch, emb):
-            out[i] = e
-        if bar is not None:
-            bar.update(len(batch))
-
     bar = None
     if progress:
         from tqdm.auto import tqdm  # imported here: start-up time of the command without a bar
@@ -111,20 +181,17 @@ def extract_embeddings(model, dataset, device=None, batch_size: int = 32, progre
     was_training = model.training
     model.eval()
     try:
-        for items in _loader(dataset, num_workers, device.type == "cuda"):
-            for i, frames, info in items:
-                if frames is None:
-                    raise ValueError(f"cannot embed sequence #{i} of the dataset: {info}")
-                if frames.ndim != 3:
-                    raise ValueError(f"dataset[{i}] ({getattr(info, 'path', '?')}): expected frames "
-                                     f"[T, h, w], got {tuple(frames.shape)}")
-                infos[i] = info
-                bucket = buckets.setdefault(tuple(frames.shape), [])
-                bucket.append((i, frames))
-                if len(bucket) >= batch_size:
-                    run(buckets.pop(tuple(frames.shape)))
-        for bucket in buckets.values():  # the last, partial batch of each length
-            run(bucket)
+        if device.type == "cpu" and num_workers > 0:
+            batches = _batches_in_workers(model, dataset, batch_size, num_workers)
+        else:
+            batches = _batches_here(model, dataset, batch_size, num_workers, device)
+        for indices, emb, batch_infos in batches:
+            for i, e, info in zip(indices, emb, batch_infos):
+                out[i], infos[i] = e, info
+            if bar is not None:
+                bar.update(len(indices))
+    except _BadSequence as err:
+        raise ValueError(str(err)) from None
     finally:
         model.train(was_training)
         if bar is not None:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..data.views import view_key
-from ..distance import METRICS, part_distance
+from ..distance import part_distance
 from .metrics import convention, rank1_accuracy, retrieval_metrics
 
 # CASIA-B: gallery nm-01..04; probe sets NM / BG / CL (docs/protocols.md, "CASIA-B evaluation").
@@ -33,7 +33,7 @@ OU_MVLP_PROBES = {"OU-MVLP": ("00",)}
 # Names the `evaluate` command takes; "-excl" = invalid probes excluded (see metrics.py).
 PROTOCOLS = ("casia-b", "ou-mvlp", "ou-mvlp-excl", "retrieval", "retrieval-excl")
 
-__all__ = ["CASIA_B_GALLERY", "CASIA_B_PROBES", "OU_MVLP_GALLERY", "OU_MVLP_PROBES", "PROTOCOLS", "METRICS",
+__all__ = ["CASIA_B_GALLERY", "CASIA_B_PROBES", "OU_MVLP_GALLERY", "OU_MVLP_PROBES", "PROTOCOLS",
            "NonFiniteEmbeddingsError", "check_embeddings", "cross_view_protocol", "casia_b_protocol",
            "ou_mvlp_protocol", "retrieval_protocol", "twins_protocol", "run_protocol"]
 
