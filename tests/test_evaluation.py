@@ -278,6 +278,16 @@ def test_extract_embeddings_batched_equals_one_at_a_time(tiny_checkpoint):
         result = casia_b_protocol(batched["embeddings"], batched["sids"], batched["types"], batched["views"])
         for cond in ("NM", "BG", "CL"):
             np.testing.assert_array_equal(result["matrices"][cond], reference["matrices"][cond])
+    # the accelerator's path (workers only read, the model runs here), exercised on the CPU
+    from gaitgs_lib.evaluation.extract import _batches_here
+
+    seen = {}
+    for indices, emb, infos in _batches_here(model.eval(), ds, 8, 1, torch.device("cpu")):
+        assert len({ds[i][0].shape[0] for i in indices}) == 1 and len(indices) <= 8  # one length per batch
+        seen.update({i: (e, info) for i, e, info in zip(indices, emb, infos)})
+    assert sorted(seen) == list(range(len(ds))) and all(seen[i][1] == ds.infos[i] for i in seen)
+    torch.testing.assert_close(torch.stack([seen[i][0] for i in range(len(ds))]), one["embeddings"],
+                               atol=1e-5, rtol=1e-5)
 
 
 def test_extract_embeddings_names_a_bad_file_and_counts_non_finite(tiny_checkpoint, tmp_path):
