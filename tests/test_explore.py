@@ -419,3 +419,26 @@ def test_figure_panel_shows_errors_on_its_status_line():
     x.value = 2
     assert "error: KeyError" in panel.status.value and "no such walker" in panel.status.value
     assert panel._handle.updates == []
+
+
+def test_figure_panel_replacing_a_panel_stops_the_old_one():
+    pytest.importorskip("ipywidgets")
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from gaitgs_lib.viz.explorer import FigurePanel
+
+    shared = widgets.IntSlider(value=1, min=0, max=5)
+    drawn = []
+
+    def draw(who):
+        def inner(x):
+            drawn.append(who)
+            return plt.figure()
+        return inner
+
+    old = FigurePanel(draw("old"), {}, watch={"x": shared})
+    new = FigurePanel(draw("new"), {}, watch={"x": shared}, replaces=old)
+    shared.value = 2
+    assert drawn == ["new"]  # only the new panel redraws
+    assert "updated in" in new.status.value and old.status.value == ""

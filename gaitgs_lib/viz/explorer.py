@@ -226,13 +226,18 @@ class FigurePanel:
     line says "computing…" and then how long the update took. `watch`: controls shared with
     other panels (e.g. the walker's pickers), shown in a first row; they redraw this panel too.
     Errors are shown on the status line: a widget callback has no cell to print into.
+    `replaces`: the panel this one replaces when its cell is run again (it is closed, so
+    that a walker change does not redraw both).
     """
 
     def __init__(self, draw: Callable[..., Figure], controls: Mapping[str, object],
                  limits: Callable[..., Mapping[str, tuple[int, int]]] | None = None,
-                 watch: Mapping[str, object] | None = None, css_class: str | None = None, dpi: int = 90):
+                 watch: Mapping[str, object] | None = None, css_class: str | None = None, dpi: int = 90,
+                 replaces: "FigurePanel | None" = None):
         import ipywidgets as widgets  # optional dependency (the `notebooks` extra)
 
+        if replaces is not None:  # the cell was run again: the old panel stops listening
+            replaces.close()
         self.draw, self.limits, self.dpi = draw, limits, dpi
         self.controls = dict(controls)
         self.watched = {**dict(watch or {}), **self.controls}
@@ -249,6 +254,13 @@ class FigurePanel:
         self.last_cpu_seconds: float | None = None  # CPU time the kernel process spent on it
         for w in self.watched.values():
             w.observe(self._on_change, names="value")
+
+    def close(self) -> None:
+        """Stop redrawing: unobserve every control and close this panel's own widgets."""
+        for w in self.watched.values():
+            w.unobserve(self._on_change, names="value")
+        for w in [*self.controls.values(), self.status, *self.box.children, self.box]:
+            w.close()
 
     def values(self) -> dict:
         return {name: w.value for name, w in self.watched.items()}
@@ -280,7 +292,9 @@ class FigurePanel:
             png = self._render()
         finally:
             self._busy = False
-        display(self.box)
+        bundle = self.box._repr_mimebundle_()  # the widget view, and for pages without widgets:
+        bundle["text/plain"] = "(controls of the figure below: run the notebook to use them)"
+        display(bundle, raw=True)
         self._handle = display(Image(data=png, format="png"), display_id=True)
         self._done(start)
 
