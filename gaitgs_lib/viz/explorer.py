@@ -159,7 +159,7 @@ def plot_span_attention(weights, signal, frames_per_token: int = 1, title: str =
     top.tick_params(labelbottom=False)
     mean = fig.add_axes(top.get_position(), sharex=top, frameon=False)  # the twin y axis
     centres = (np.arange(k) + 0.5) * frames_per_token - 0.5
-    mean.plot(centres, rel.mean(0), color="tab:red", lw=1.5, label="attention, mean over parts")
+    mean.plot(centres, rel.mean(0), color="tab:red", lw=1.5, marker=".", label="attention, mean over parts")
     mean.axhline(1.0, color="tab:red", lw=0.6, ls=":")
     mean.yaxis.tick_right()
     mean.yaxis.set_label_position("right")
