@@ -1,5 +1,6 @@
 """synthgait/preprocess.py: SynthGait 1.x's numpy preprocessing, frozen so that its datasets stay byte-identical."""
 import hashlib
+import sys
 import warnings
 
 import numpy as np
@@ -65,7 +66,8 @@ def test_drops_like_the_protocol():
         preprocess_walk(walk[0])
 
 
-def test_generator_output_of_this_version_never_changes(tmp_path):
+def test_generator_output_of_this_version_never_changes_and_needs_no_opencv(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)               # `import cv2` fails: OpenCV is optional
     out = generate("test", tmp_path / "sg", seed=0, subjects=2, progress=False, workers=1)
     digest = hashlib.sha256()
     for path in sorted(out.rglob("*.pkl")):
