@@ -115,7 +115,11 @@ def test_refuses_to_overwrite_other_data(dataset, tmp_path):
         with pytest.raises(FileExistsError, match=r"not a SynthGait dataset \(e.g. notes.txt\)"):
             generate("test", foreign, seed=0, subjects=2, progress=False, overwrite=overwrite)
     assert (foreign / "notes.txt").read_text() == "mine"
-    ours = generate("test", tmp_path / "ours", seed=0, subjects=2, progress=False, workers=1)
+    ours = tmp_path / "ours"                                  # a SynthGait dataset (its meta.json says so)
+    ours.mkdir()
+    (ours / "meta.json").write_text(json.dumps({"generator": "synthgait", "version": "0.9", "seed": 0}))
+    with pytest.raises(FileExistsError, match="different SynthGait dataset"):
+        generate("test", ours, seed=1, subjects=2, progress=False)
     out = generate("test", ours, seed=1, subjects=2, progress=False, overwrite=True, workers=1)
     assert json.loads((out / "meta.json").read_text())["seed"] == 1
     assert json.loads((out / "partition.json").read_text()) == {"TRAIN_SET": ["001"], "TEST_SET": ["002"]}

@@ -128,9 +128,9 @@ def test_second_run_into_the_same_out_refuses_and_a_killed_holder_leaves_no_lock
     first.kill()                                           # kill -9: the OS drops its lock
     first.communicate()
     assert (tmp_path / ".sg.lock").exists()                # the file stays, but nobody holds it
-    done = generate("test", out, seed=2, subjects=2, progress=False, workers=1)
-    assert json.loads((done / "meta.json").read_text())["seed"] == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sg"]   # killed run's temporaries and lock gone
+    with gen_mod._exclusive(out):                          # the next run gets the lock at once
+        assert (tmp_path / ".sg.lock").read_text() == f"{os.getpid()}\n"
+    assert not (tmp_path / ".sg.lock").exists() and not out.exists()
 
 
 def test_lock_refuses_or_waits(tmp_path, capsys):
