@@ -18,9 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Subset
 
+from gaitgs_lib.data.transforms import side_cut
 from gaitgs_lib.evaluation import extract_embeddings, part_distance
-
-from .data.transforms import side_cut
 
 __all__ = [
     "unit_groups",
