@@ -200,3 +200,79 @@ def test_errors_name_what_was_expected(tmp_path):
     assert main(["build", "--root", str(REPO / "assignments"), "--package", "missing.whl"]) == 2
     with pytest.raises(ValueError, match="unknown engine"):
         A.grade("x.ipynb", "x.zip", engine="docker")
+
+
+# Answers that break an assignment's rule or its definition: each must lose points on that
+# question, so the hidden tests check behaviour and rules, not only shapes.
+WRONG_ANSWERS = {
+    "04_stem q1 calls the library's fold_strips": ("04_stem", "q1", """
+from gaitgs_lib.modeling import stem as _library
+
+def fold_strips(x, k):
+    return _library.fold_strips(x, k)
+
+def unfold_strips(y, k):
+    return _library.unfold_strips(y, k)
+"""),
+    "04_stem q2 calls the library's STEM": ("04_stem", "q2", """
+def stem_forward(x, global_branch, local_branch, strips=8):
+    from gaitgs_lib.modeling.stem import STEM
+    block = STEM(1, 1)
+    block.global_b3d, block.local_b3d = global_branch, local_branch
+    return block(x)
+"""),
+    "05_triplet q1 calls torch.cdist": ("05_triplet", "q1", """
+def part_distances(x, y):
+    return torch.cdist(x, y)
+"""),
+    "05_triplet q1 clamps (NaN gradient at distance 0)": ("05_triplet", "q1", """
+def part_distances(x, y):
+    sq_x, sq_y = (x * x).sum(-1), (y * y).sum(-1)
+    return (sq_x.unsqueeze(2) + sq_y.unsqueeze(1) - 2 * x @ y.transpose(1, 2)).clamp(min=0).sqrt()
+"""),
+    "05_triplet q2 leaves out anchor = positive": ("05_triplet", "q2", """
+def triplet_loss_loop(embeddings, labels, margin):
+    x = embeddings.permute(2, 0, 1)
+    d = part_distances(x, x)
+    n, parts = len(labels), []
+    for k in range(x.shape[0]):
+        terms = [torch.relu(d[k, a, p] - d[k, a, q] + margin) for a in range(n) for p in range(n)
+                 for q in range(n) if p != a and labels[p] == labels[a] and labels[q] != labels[a]]
+        active = sum(int(t > 0) for t in terms)
+        parts.append(sum(terms) / active if active else embeddings.new_zeros(()))
+    return torch.stack(parts).mean()
+"""),
+    "05_triplet q3 calls the loop": ("05_triplet", "q3", """
+def triplet_loss(embeddings, labels, margin):
+    return triplet_loss_loop(embeddings, labels, margin)
+"""),
+    "06_pieg q1 calls the library's GeM": ("06_pieg", "q1", """
+def gem(x, p, eps=1e-6):
+    from gaitgs_lib.modeling.pieg import GeM
+    return GeM(float(torch.as_tensor(p).detach()), eps)(x)
+"""),
+    "06_pieg q2 calls the library's PIEG": ("06_pieg", "q2", """
+def view_logits(s_f, s_c, weight, p):
+    from gaitgs_lib.modeling.pieg import PIEG
+    block = PIEG(s_f.shape[1], weight.shape[0], branches=1 if s_c is None else 2)
+    with torch.no_grad():
+        block.view_cls.weight.copy_(weight)
+        block.gem.p.fill_(float(p))
+    return block(s_f, s_c)[0]
+"""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_ANSWERS))
+def test_hidden_tests_catch_a_wrong_answer(built, case, tmp_path):
+    from gaitgs_lib.course.check import answer_cells
+
+    name, question, source = WRONG_ANSWERS[case]
+    b = built[name]
+    nb = nbformat.read(str(b.solution), as_version=4)
+    (cell, *_) = answer_cells(nb)[question]
+    nb.cells[cell].source = source.strip()
+    notebook = tmp_path / b.solution.name
+    nbformat.write(nb, str(notebook))
+    graded = A.grade(notebook, b.autograder_zip, engine="inprocess").questions[question]
+    assert graded.score < graded.possible, f"{case}: still full marks ({graded.score}/{graded.possible})"
