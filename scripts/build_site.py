@@ -47,6 +47,26 @@ def _page_link(target: str) -> str:
     return path + hash_ + fragment
 
 
+# Answer pages colleagues are still writing: a link to one that does not exist yet is shown
+# as plain text in the site instead of a broken link (every other link must resolve).
+_PENDING = re.compile(r"(^|/)answers/\d\d_[a-z0-9_]+\.md$")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def _stage_markdown(source: Path, dest: Path) -> list[str]:
+    """Copy a markdown page, unlinking links to answer pages that do not exist yet."""
+    def unlink_pending(m):
+        target = m.group(2).partition("#")[0]
+        if _PENDING.search(target) and not (source.parent / target).exists():
+            return f"{m.group(1)} *(not written yet)*"
+        return m.group(0)
+
+    text = _MD_LINK.sub(unlink_pending, source.read_text())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text)
+    return _links(text)
+
+
 def _links(text: str) -> list[str]:
     return [m.group(2) for m in _LINK.finditer(text)]
 
@@ -126,9 +146,7 @@ def stage_site(stage: Path) -> list:
         shutil.rmtree(stage)
     (stage / "docs").mkdir(parents=True)
     pages: dict[Path, list[str]] = {}
-    readme = (REPO / "README.md").read_text()
-    (stage / "index.md").write_text(readme)
-    pages[Path("README.md")] = _links(readme)
+    pages[Path("README.md")] = _stage_markdown(REPO / "README.md", stage / "index.md")
     if (REPO / "docs" / "img").is_dir():
         shutil.copytree(REPO / "docs" / "img", stage / "docs" / "img")
     notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -138,16 +156,12 @@ def stage_site(stage: Path) -> list:
     guides = []
     for title, rel in GUIDES:
         if (REPO / rel).is_file():
-            shutil.copy2(REPO / rel, stage / rel) if (stage / rel).parent.exists() else (
-                (stage / rel).parent.mkdir(parents=True), shutil.copy2(REPO / rel, stage / rel))
-            pages[Path(rel)] = _links((REPO / rel).read_text())
+            pages[Path(rel)] = _stage_markdown(REPO / rel, stage / rel)
             guides.append({title: rel})
     answers = sorted((REPO / "docs" / "answers").glob("*.md"))
     for answer in answers:
         rel = answer.relative_to(REPO)
-        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(answer, stage / rel)
-        pages[rel] = _links(answer.read_text())
+        pages[rel] = _stage_markdown(answer, stage / rel)
     _copy_link_targets(stage, pages)
     nav = [{"Home": "index.md"},
            {"Notebooks": [{nb.stem.replace("_", " "): str(nb.relative_to(REPO))} for nb in notebooks]},
