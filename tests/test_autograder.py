@@ -13,6 +13,7 @@ it installing torch and otter-grader's dependencies into the fresh environment.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -52,6 +53,13 @@ def _otter_run(venv: Path, autograder_zip: Path, notebook: Path, out: Path, env)
 
 
 def test_autograder_zip_grades_in_a_fresh_environment(tmp_path):
+    try:
+        _build_install_and_grade(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path / "venv", ignore_errors=True)  # 1.7 GB: not kept with pytest's last runs
+
+
+def _build_install_and_grade(tmp_path):
     env = _clean_env(tmp_path)
     # 1. the instructor's command, from the course folder (torch's CPU index as shipped)
     out = tmp_path / "dist"
