@@ -32,8 +32,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaitgs_lib.fileio import atomic_open
-
 PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 DISTRIBUTION = "gaitgs-lib"
 WHEEL_DIR = "requirements.d"  # matched by `requirements.*` in otter grade's Dockerfile
@@ -42,7 +40,7 @@ SETUP_CHECK_MARK = "# gaitgs: check the grading environment"
 
 
 def _installed_torch() -> str:
-    import torch
+    import torch  # on use: start-up time of the command
 
     return torch.__version__.split("+")[0]
 
@@ -164,6 +162,8 @@ def package_autograder(autograder_zip: str | os.PathLike, env: AutograderEnviron
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in entries.items():
             z.writestr(name, data)
+    from gaitgs_lib.fileio import atomic_open  # imports torch: on use, so the command's --help starts fast
+
     with atomic_open(path, "wb") as f:
         f.write(buffer.getvalue())
     return path
