@@ -190,7 +190,8 @@ def build(out: Path, strict: bool = False) -> float:
     generated.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "mkdocs", "build", "--clean", "--quiet", "-f", str(generated)]
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material prints a banner about MkDocs 2 otherwise
-    subprocess.run(cmd + (["--strict"] if strict else []), check=True, cwd=REPO, env=env)
+    # run inside build/: mkdocs-jupyter keeps its render cache in ./.cache
+    subprocess.run(cmd + (["--strict"] if strict else []), check=True, cwd=build_dir, env=env)
     return time.perf_counter() - start
 
 

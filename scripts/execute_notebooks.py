@@ -37,6 +37,8 @@ def execute(path: Path, out: Path | None = None, timeout: int = 1800) -> float:
         try:
             client.execute()
         finally:
+            if km.has_kernel:  # a kernel manager we made is ours to stop (else the kernel warns at exit)
+                km.shutdown_kernel(now=True)
             nb.metadata.pop("widgets", None)
             for cell in nb.cells:
                 cell.metadata.pop("execution", None)
