@@ -1,0 +1,111 @@
+"""Check a dataset split before any work starts: every bad sequence file, listed at once.
+
+Sequences are read lazily during training, so a corrupt `.pkl` would otherwise stop a run
+at whatever iteration first draws it. `validate_split(root, "train")` reads every file of
+the split once (a full unpickle is as fast as a header parse here: about 0.1 s per 2,000
+CASIA-B-sized sequences from the page cache) and checks what `data.io.read_sequence`
+checks (a readable pickle of a non-empty uint8 `[T, H, W]` array), plus that every
+sequence has the frame size most of the split has (a stray `[T, 100, 37]` file would
+otherwise be resized without a word).
+
+    report = validate_split("data/synthgait-mini", "train")
+    report.ok, report.checked, report.problems      # [(path, what is wrong), ...]
+    report.raise_if_bad()                           # DataValidationError listing every bad file
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .dataset import GaitDataset
+from .io import read_sequence
+
+__all__ = ["ValidationReport", "DataValidationError", "validate_files", "validate_split", "validate_dataset"]
+
+
+class DataValidationError(ValueError):
+    """Some sequence files of a split are unusable; the message lists every one."""
+
+
+@dataclass
+class ValidationReport:
+    """What `validate_split` / `validate_files` found."""
+
+    where: str  # e.g. "the train split of data/synthgait-mini"
+    checked: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
+    frame_sizes: dict[tuple[int, int], int] = field(default_factory=dict)  # (H, W) -> number of sequences
+    frames: int = 0  # frames read in all
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line when all is well; otherwise a header line and one line per bad file."""
+        if self.ok:
+            sizes = ", ".join(f"{h}x{w}" for h, w in self.frame_sizes)
+            return (f"{self.checked} sequence files of {self.where} checked in {self.seconds:.1f} s: all readable "
+                    f"uint8 [T, H, W] ({self.frames} frames of {sizes})")
+        head = (f"{len(self.problems)} of {self.checked} sequence files of {self.where} are unusable; fix or "
+                f"remove them (or regenerate the dataset), then run again:")
+        return "\n".join([head] + [f"  {path}: {what}" for path, what in self.problems])
+
+    def raise_if_bad(self) -> "ValidationReport":
+        if not self.ok:
+            raise DataValidationError(self.summary())
+        return self
+
+
+def _problem(path: str, err: Exception) -> str:
+    text = str(err)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text  # the path is listed already
+
+
+def validate_files(paths: Iterable, where: str = "the dataset", progress: bool = True) -> ValidationReport:
+    """Read every sequence file of `paths` once and report each one that is unusable."""
+    from tqdm.auto import tqdm  # imported here: tqdm.auto pulls in the notebook widgets (start-up time)
+
+    paths = [str(p) for p in paths]
+    report = ValidationReport(where)
+    sizes: dict[str, tuple[int, int]] = {}
+    start = time.perf_counter()
+    for path in tqdm(paths, desc=f"checking {where}", unit="file", disable=not progress, leave=False):
+        try:
+            seq = read_sequence(path)
+        except (ValueError, OSError) as err:
+            report.problems.append((path, _problem(path, err)))
+            continue
+        sizes[path] = tuple(int(v) for v in seq.shape[1:])
+        report.frames += int(seq.shape[0])
+    report.checked = len(paths)
+    report.frame_sizes = dict(Counter(sizes.values()).most_common())
+    if len(report.frame_sizes) > 1:  # a stray frame size: name every file that has it
+        usual = next(iter(report.frame_sizes))
+        report.problems += [(p, f"frames of {hw[0]}x{hw[1]}, but {report.frame_sizes[usual]} of the "
+                                f"{len(sizes)} readable sequences have {usual[0]}x{usual[1]}")
+                            for p, hw in sizes.items() if hw != usual]
+    report.problems.sort()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def validate_split(root, split: str = "train", partition=None, progress: bool = True) -> ValidationReport:
+    """Check every sequence file of one split of a dataset in the OpenGait layout.
+
+    `split`/`partition` as for `GaitDataset` ("train", "test" or "all"; the partition
+    defaults to `<root>/partition.json`). Returns a `ValidationReport`; call
+    `.raise_if_bad()` to turn problems into one `DataValidationError` listing them all.
+    """
+    dataset = GaitDataset(root, partition=partition, split=split, cache=False)
+    return validate_dataset(dataset, progress=progress)
+
+
+def validate_dataset(dataset, progress: bool = True) -> ValidationReport:
+    """`validate_files` over the files of a `GaitDataset` (anything with `.infos[i].path`)."""
+    where = f"the {getattr(dataset, 'split', '?')} split of {getattr(dataset, 'root', 'the dataset')}"
+    return validate_files((info.path for info in dataset.infos), where=where, progress=progress)
