@@ -21,7 +21,7 @@ from ..fileio import atomic_open
 from .errors import NonFiniteError, TrainingError
 
 __all__ = ["CHECKPOINT_FORMAT", "rng_state", "set_rng_state", "nonfinite_tensors", "save_checkpoint",
-           "read_training_checkpoint", "export_checkpoint", "periodic_checkpoints"]
+           "read_training_checkpoint", "export_checkpoint", "periodic_checkpoints", "remove_partial_files"]
 
 CHECKPOINT_FORMAT = "gaitgs-train-v1"
 LATEST = "latest.pt"

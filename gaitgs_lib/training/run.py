@@ -31,7 +31,8 @@ from ..losses import GaitGSLoss
 from ..modeling.gaitgs import GaitGS
 from ..runtime import default_device
 from .batches import PlannedBatches, WindowCollate, make_loader
-from .checkpoints import CHECKPOINT_FORMAT, read_training_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoints import (CHECKPOINT_FORMAT, read_training_checkpoint, remove_partial_files, rng_state,
+                          save_checkpoint, set_rng_state)
 from .config import RESUME_FREE, TrainConfig, get_train_config, model_config
 from .distributed import Dist, GatherWithGrad, all_ranks_agree, gather_labels, process_group, rank0_decides
 from .errors import NonFiniteError, TrainingError, TrainingInterrupted
@@ -239,6 +240,7 @@ class Run:
             self.folder = RunFolder(self.out, self.mode)
             try:
                 self.folder.open()
+                remove_partial_files(self.ckpt_dir)  # temporary files of a writer that was killed
                 if self.mode == "resume":
                     history.append(history_event("resume", self.start, **self.resume_changes))
                 else:

@@ -34,7 +34,7 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
     for folder in [out, *out.parents]:
         if folder.exists():
             if not folder.is_dir():
-                what = "--out" if folder == out else f"{folder} (a parent of --out {out})"
+                what = f"--out {out}" if folder == out else f"{folder} (a parent of --out {out})"
                 raise TrainingError(f"{what} is a file, but a run needs a folder (created when missing); "
                                     f"choose another --out")
             break
