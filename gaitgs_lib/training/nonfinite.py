@@ -44,9 +44,10 @@ class GuardedStep:
         self.agree, self.max_skipped = agree, max_skipped
         self.skipped_in_a_row = 0
         self.skipped_total = 0
+        self.last_loss = math.nan  # the loss of the last call, as a float
 
     def __call__(self, iteration: int, loss: torch.Tensor) -> bool:
-        value = float(loss.detach())
+        value = self.last_loss = float(loss.detach())
         self.optimizer.zero_grad(set_to_none=True)
         if not self.agree(math.isfinite(value)):
             if not self.amp:

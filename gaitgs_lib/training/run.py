@@ -319,7 +319,7 @@ class Run:
         loss, info = self.loss_fn({"embeddings": emb, "view_logits": output["view_logits"].float()}, labels, views)
         stepped = self.step(it, loss)
         self.scheduler.step()
-        finite = math.isfinite(float(loss.detach()))
+        finite = math.isfinite(self.step.last_loss)
         self.means.add(info if finite else None, len(sils) * self.where.world, stepped)
         self.done = it
         self.rng_done = rng_state()
