@@ -221,7 +221,8 @@ def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
     for b in range(6):
         idx = plan.batch_plan(b)
         sils, _, _ = collate_windows([ds[i] for i in idx], 16, windows)
-        batches.append((sils, torch.tensor([ds.labels[i] for i in idx]), torch.tensor([view_of[ds.views[i]] for i in idx])))
+        labels, views = [ds.labels[i] for i in idx], [view_of[ds.views[i]] for i in idx]
+        batches.append((sils, torch.tensor(labels), torch.tensor(views)))
 
     def held_loss(model):
         model.eval()

@@ -4,9 +4,9 @@ Sequences are read lazily during training, so a corrupt `.pkl` would otherwise s
 at whatever iteration first draws it. `validate_split(root, "train")` reads every file of
 the split once, in full, so that a file cut short anywhere is caught (0.1-0.4 s for
 synthgait-mini's 1,980 train sequences, 3.5-5.3 s for synthgait-b's 8,140, on a shared
-2-core machine), and checks what `data.io.read_sequence` checks (a readable pickle of a non-empty uint8 `[T, H, W]` array), plus that every
-sequence has the frame size most of the split has (a stray `[T, 100, 37]` file would
-otherwise be resized without a word).
+2-core machine), and checks what `data.io.read_sequence` checks (a readable pickle of a
+non-empty uint8 `[T, H, W]` array), plus that every sequence has the frame size most of
+the split has (a stray `[T, 100, 37]` file would otherwise be resized without a word).
 
     report = validate_split("data/synthgait-mini", "train")
     report.ok, report.checked, report.problems      # [(path, what is wrong), ...]
@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from .dataset import GaitDataset
