@@ -140,10 +140,13 @@ class Run:
 
     # ---------------------------------------------------------------- 2. data
     def load_data(self, data, dataset, allow_data_change: bool = False) -> None:
-        """The train split (labels = subject indices, views = class indices), checked first."""
+        """The train split (labels = subject indices, views = class indices), every file checked."""
         tc, cfg = self.tc, self.cfg
         ds = dataset if dataset is not None else GaitDataset(data, split="train", cache=True, size=tuple(cfg.input_hw))
-        self._validate(ds)
+        self.dataset, self.data = ds, data
+        self.data_identity = data_identity(data, ds)
+        if self.ckpt is not None:
+            self._check_same_data(allow_data_change)
         sids = [str(s) for s in ds.sids]
         subjects = sorted(set(sids))
         if len(subjects) < tc.p:
@@ -159,10 +162,7 @@ class Run:
                              f"{cfg.name!r} classifies {cfg.views}; pass --views {len(self.view_names)} "
                              f"(model_overrides={{'views': {len(self.view_names)}}})")
         self.views = torch.tensor([view_of[str(v)] for v in ds.views])
-        self.dataset, self.data = ds, data
-        self.data_identity = data_identity(data, ds)
-        if self.ckpt is not None:
-            self._check_same_data(allow_data_change)
+        self._validate(ds)  # last: the cheap refusals above come first
 
     def _validate(self, ds) -> None:
         """Every sequence file of the split, read once before iteration 1 (rank 0 reads)."""
