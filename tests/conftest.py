@@ -86,7 +86,7 @@ def browser(tmp_path):
 CASIA_TYPES = ("nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-01", "bg-02", "cl-01", "cl-02")
 
 
-def _write_fake_dataset(root, subjects=6, train=4, types=CASIA_TYPES, views=("000", "090", "180"), seed=0):
+def write_fake_dataset(root, subjects=6, train=4, types=CASIA_TYPES, views=("000", "090", "180"), seed=0):
     """Random blobs, 8-15 frames of 64x64 uint8 per sequence, plus partition.json."""
     import json
 
@@ -109,7 +109,7 @@ def _write_fake_dataset(root, subjects=6, train=4, types=CASIA_TYPES, views=("00
 @pytest.fixture(scope="session")
 def make_fake_dataset():
     """`make_fake_dataset(root, subjects=6, train=4, types=..., views=..., seed=0) -> root`."""
-    return _write_fake_dataset
+    return write_fake_dataset
 
 
 @pytest.fixture(scope="session")
