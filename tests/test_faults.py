@@ -99,16 +99,25 @@ def test_sigterm_saves_the_last_iteration_and_resumes_bit_for_bit(synthgait_test
     out = tmp_path / "run"
     argv = ["--data", str(synthgait_test_root), "--out", str(out), *COMMON, "--steps", str(STEPS)]
 
+    done = threading.Event()
+
     def watch():
         while not (out / "checkpoints" / "iter-0000004.pt").exists():
-            time.sleep(0.002)
+            if done.wait(0.002):
+                return
         os.kill(os.getpid(), signal.SIGTERM)
 
+    # a signal that came late (after main() put this handler back) must not end pytest itself
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     capsys.readouterr()
-    assert main(argv) == 130
-    watcher.join(timeout=5)
+    try:
+        assert main(argv) == 130
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        signal.signal(signal.SIGTERM, previous)
     saved = ckpt(out)["iteration"]
     assert 4 <= saved < STEPS
     assert capsys.readouterr().err.strip() == (f"interrupted after iteration {saved}: checkpoint of iteration {saved} "
