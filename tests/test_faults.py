@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from gaitgs_lib.data.io import write_sequence
-from gaitgs_lib.data.validate import validate_split
+from gaitgs_lib.data.validate import validate_files, validate_split
 from gaitgs_lib.training import main
 from gaitgs_lib.training.metrics import read_metrics
 
@@ -150,14 +150,15 @@ def test_nan_stops_with_one_line_and_a_finite_checkpoint(synthgait_test_root, tm
 
 # ------------------------------------------------------------------------------- bad data
 def corrupt_copy(make_fake_dataset, root: Path) -> list[str]:
-    """A fake dataset with four bad train files; returns their paths."""
+    """A fake dataset with five bad train files; returns their paths."""
     make_fake_dataset(root)
     bad = [root / "001/nm-01/000/000.pkl", root / "002/bg-01/090/090.pkl", root / "003/cl-02/180/180.pkl",
-           root / "004/nm-06/000/000.pkl"]
+           root / "004/nm-06/000/000.pkl", root / "004/nm-02/090/090.pkl"]
     bad[0].write_bytes(bad[0].read_bytes()[:100])  # truncated
     bad[1].write_bytes(b"")  # empty
-    write_sequence(bad[2], np.zeros((9, 100, 37), np.uint8))  # an odd frame size
+    write_sequence(bad[2], np.zeros((9, 100, 37), np.uint8))  # not an OpenGait frame size
     bad[3].write_bytes(__import__("pickle").dumps(np.zeros((9, 64, 64), np.float32)))  # float frames
+    write_sequence(bad[4], np.zeros((9, 128, 128), np.uint8))  # loads, but the split is 64x64
     return sorted(str(p) for p in bad)
 
 
@@ -166,9 +167,15 @@ def test_validate_split_lists_every_bad_file_at_once(make_fake_dataset, tmp_path
     report = validate_split(tmp_path / "data", "train", progress=False)
     assert report.checked == 120 and [p for p, _ in report.problems] == bad
     what = dict(report.problems)
-    assert "not a readable pickle" in what[bad[0]] and "float32" in what[bad[3]]
-    assert what[bad[2]] == "frames of 100x37, but 116 of the 117 readable sequences have 64x64"
+    assert "not a readable pickle" in what[bad[0]] and "float32" in what[bad[4]]
+    assert what[bad[2]].startswith("frames are 100x37; expected OpenGait's square frames")
+    assert what[bad[3]] == "frames of 128x128, but 115 of the 116 readable sequences have 64x64"
     assert validate_split(tmp_path / "data", "test", progress=False).ok  # the test split is intact
+    # with a model input size: what GaitDataset(size=...) would refuse when it loads the file
+    ok = make_fake_dataset(tmp_path / "ok")
+    report = validate_files([ok / "001/nm-01/000/000.pkl"], size=(32, 20), progress=False)
+    assert "not an exact k x k downscale of the model input 32x20" in report.problems[0][1]
+    assert validate_files([ok / "001/nm-01/000/000.pkl"], size=(32, 22), progress=False).ok
 
 
 def test_bad_data_is_refused_before_iteration_1_and_overwrite_keeps_the_old_run(
@@ -183,7 +190,7 @@ def test_bad_data_is_refused_before_iteration_1_and_overwrite_keeps_the_old_run(
     capsys.readouterr()
     assert main(["--data", str(tmp_path / "bad"), "--out", str(out), *COMMON, "--steps", "2", "--overwrite"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith(f"error: 4 of 120 sequence files of the train split of {tmp_path / 'bad'} are unusable")
+    assert err[0].startswith(f"error: 5 of 120 sequence files of the train split of {tmp_path / 'bad'} are unusable")
     assert [line.split(": ")[0].strip() for line in err[1:]] == bad
     after = ckpt(out)
     assert all(torch.equal(before["model"][k], after["model"][k]) for k in before["model"])

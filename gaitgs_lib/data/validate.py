@@ -4,9 +4,11 @@ Sequences are read lazily during training, so a corrupt `.pkl` would otherwise s
 at whatever iteration first draws it. `validate_split(root, "train")` reads every file of
 the split once, in full, so that a file cut short anywhere is caught (0.1-0.4 s for
 synthgait-mini's 1,980 train sequences, 3.5-5.3 s for synthgait-b's 8,140, on a shared
-2-core machine), and checks what `data.io.read_sequence` checks (a readable pickle of a
-non-empty uint8 `[T, H, W]` array), plus that every sequence has the frame size most of
-the split has (a stray `[T, 100, 37]` file would otherwise be resized without a word).
+2-core machine), and checks what `GaitDataset` would refuse when it loads the file (a
+readable pickle of a non-empty uint8 `[T, H, W]` array of OpenGait's frame sizes, and,
+given a model input size, an exact k x k downscale to it), plus that every sequence has
+the frame size most of the split has (64x64 files mixed with 128x128 ones are a mistake
+even though each would load).
 
     report = validate_split("data/synthgait-mini", "train")
     report.ok, report.checked, report.problems      # [(path, what is wrong), ...]
@@ -21,6 +23,8 @@ from typing import Iterable
 
 from .dataset import GaitDataset
 from .io import read_sequence
+from .transforms import check_stored_size, downscale_factor
+from .transforms import side_cut as cut_sides
 
 __all__ = ["ValidationReport", "DataValidationError", "validate_files", "validate_split", "validate_dataset"]
 
@@ -65,8 +69,24 @@ def _problem(path: str, err: Exception) -> str:
     return text[len(path) + 2:] if text.startswith(path + ": ") else text  # the path is listed already
 
 
-def validate_files(paths: Iterable, where: str = "the dataset", progress: bool = True) -> ValidationReport:
-    """Read every sequence file of `paths` once and report each one that is unusable."""
+def _check_file(path: str, size, cut: bool):
+    """The sequence at `path` as GaitDataset loads it -> its stored frame size; ValueError if unusable."""
+    seq = read_sequence(path)  # uint8 [T, H, W]
+    check_stored_size(seq.shape[1:], path)
+    if size is not None:
+        hw = tuple(cut_sides(seq[:1]).shape[1:]) if cut else tuple(seq.shape[1:])
+        if hw != tuple(size):
+            downscale_factor(hw, size, path)
+    return tuple(int(v) for v in seq.shape[1:]), int(seq.shape[0])
+
+
+def validate_files(paths: Iterable, where: str = "the dataset", progress: bool = True, size=None,
+                   side_cut: bool = True) -> ValidationReport:
+    """Read every sequence file of `paths` once and report each one that is unusable.
+
+    `size`: the model input `(h, w)` the frames must scale down to exactly (after the side
+    cut when `side_cut`), as `GaitDataset(size=...)` requires; None checks the files alone.
+    """
     from tqdm.auto import tqdm  # imported here: tqdm.auto pulls in the notebook widgets (start-up time)
 
     paths = [str(p) for p in paths]
@@ -75,12 +95,11 @@ def validate_files(paths: Iterable, where: str = "the dataset", progress: bool =
     start = time.perf_counter()
     for path in tqdm(paths, desc=f"checking {where}", unit="file", disable=not progress, leave=False):
         try:
-            seq = read_sequence(path)
+            sizes[path], frames = _check_file(path, size, side_cut)
         except (ValueError, OSError) as err:
             report.problems.append((path, _problem(path, err)))
             continue
-        sizes[path] = tuple(int(v) for v in seq.shape[1:])
-        report.frames += int(seq.shape[0])
+        report.frames += frames
     report.checked = len(paths)
     report.frame_sizes = dict(Counter(sizes.values()).most_common())
     if len(report.frame_sizes) > 1:  # a stray frame size: name every file that has it
@@ -105,6 +124,8 @@ def validate_split(root, split: str = "train", partition=None, progress: bool = 
 
 
 def validate_dataset(dataset, progress: bool = True) -> ValidationReport:
-    """`validate_files` over the files of a `GaitDataset` (anything with `.infos[i].path`)."""
+    """`validate_files` over the files of a `GaitDataset` (anything with `.infos[i].path`),
+    with its model input size and side cut."""
     where = f"the {getattr(dataset, 'split', '?')} split of {getattr(dataset, 'root', 'the dataset')}"
-    return validate_files((info.path for info in dataset.infos), where=where, progress=progress)
+    return validate_files((info.path for info in dataset.infos), where=where, progress=progress,
+                          size=getattr(dataset, "size", None), side_cut=getattr(dataset, "side_cut", True))
