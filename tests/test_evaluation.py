@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from gaitgs_lib.data.io import write_sequence
 from gaitgs_lib.evaluation import (
     NonFiniteEmbeddingsError,
     casia_b_protocol,
@@ -22,21 +21,6 @@ from gaitgs_lib.evaluation import (
     save_result_json,
     twins_protocol,
 )
-
-CASIA_TYPES = tuple(f"nm-0{i}" for i in range(1, 7)) + ("bg-01", "bg-02", "cl-01", "cl-02")
-
-
-def make_dataset(root, subjects=6, train=4, views=("000", "090", "180"), seed=0):
-    """A tiny dataset in the OpenGait layout: random blobs, 8-15 frames of 64x64 uint8."""
-    rng = np.random.default_rng(seed)
-    sids = [f"{i:03d}" for i in range(1, subjects + 1)]
-    for sid in sids:
-        for typ in CASIA_TYPES:
-            for view in views:
-                frames = (rng.random((int(rng.integers(8, 16)), 64, 64)) < 0.3).astype(np.uint8) * 255
-                write_sequence(root / sid / typ / view / f"{view}.pkl", frames)
-    (root / "partition.json").write_text(json.dumps({"TRAIN_SET": sids[:train], "TEST_SET": sids[train:]}))
-    return root
 
 
 def scalar_set(rows):
@@ -237,11 +221,13 @@ def test_non_finite_embeddings_are_an_error_that_counts_them():
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A fake dataset (2 test subjects x 10 types x 3 views) and an untrained tiny checkpoint."""
+    from conftest import write_fake_dataset
+
     from gaitgs_lib.config import get_config
     from gaitgs_lib.modeling.gaitgs import GaitGS
 
     tmp = tmp_path_factory.mktemp("evalcli")
-    root = make_dataset(tmp / "data")
+    root = write_fake_dataset(tmp / "data")
     torch.manual_seed(0)
     cfg = get_config("tiny")
     path = tmp / "tiny.pt"
