@@ -363,6 +363,10 @@ def test_evaluate_cli_user_errors_are_one_line(tiny_checkpoint, tmp_path, capsys
                                      capsys)
             assert status == 2 and err.count("\n") == 1 and message in err, err
             assert "weights_only" not in err
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own errors: one line too
+        run_cli(["--checkpoint", str(path), "--protocol", "casia-b"], capsys)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "--data" in err and "--help" in err
     status, _, err = run_cli(argv + ["--protocol", "ou-mvlp"], capsys)  # OU-MVLP on CASIA-B-style data
     assert status == 2 and err.count("\n") == 1 and "no gallery sequences of types ['01']" in err
     status, printed, err = run_cli(["--checkpoint", str(nan), "--data", str(root), "--protocol", "casia-b",

@@ -26,9 +26,16 @@ from .protocols import PROTOCOLS, run_protocol
 from .results import format_result, save_result_json
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a wrong option is one line (no usage block), like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (python -m gaitgs_lib evaluate --help lists the options)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m gaitgs_lib evaluate",
-                                 description="Evaluate a checkpoint on the test split of a dataset.")
+    ap = _OneLineParser(prog="python -m gaitgs_lib evaluate",
+                        description="Evaluate a checkpoint on the test split of a dataset.")
     ap.add_argument("--checkpoint", required=True, help="a gaitgs training checkpoint, or the authors' (--format opengait)")
     ap.add_argument("--data", required=True, help="dataset root (OpenGait layout + partition.json)")
     ap.add_argument("--protocol", required=True,
