@@ -3,6 +3,7 @@ embedding extraction (batched = one at a time) and the `evaluate` command's erro
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -375,15 +376,20 @@ def test_evaluate_cli_user_errors_are_one_line(tiny_checkpoint, tmp_path, capsys
     assert "60 of 60 sequences have non-finite embeddings (NaN or inf)" in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
-def test_evaluate_cli_read_only_out(tiny_checkpoint, tmp_path, capsys):
+def test_evaluate_cli_read_only_out(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import gaitgs_lib.evaluation.cli as cli
+
     root, path = tiny_checkpoint
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: let the check see what a user would
+        real_access = os.access
+        monkeypatch.setattr(cli.os, "access", lambda p, mode: real_access(p, mode) and Path(p) != locked)
+    monkeypatch.setattr(cli, "extract_embeddings", lambda *a, **k: pytest.fail("evaluated before checking"))
     status, _, err = run_cli(["--checkpoint", str(path), "--data", str(root), "--protocol", "casia-b",
-                              "--out", str(locked / "r.json")], capsys)
-    assert status == 2 and "permission denied" in err
+                              "--out", str(locked / "sub" / "r.json")], capsys)
+    assert status == 2 and err.count("\n") == 1 and f"cannot write into {locked} (permission denied)" in err
 
 
 def test_evaluate_cli_authors_checkpoint(tiny_checkpoint, authors_fixture, tmp_path, capsys):
@@ -403,7 +409,6 @@ def test_bench_evaluate_smoke(tiny_checkpoint):
     """CI keeps benchmarks/bench_evaluate.py from rotting: one run on the tiny fake dataset."""
     import subprocess
     import sys
-    from pathlib import Path
 
     root, path = tiny_checkpoint
     repo = Path(__file__).resolve().parents[1]
