@@ -405,12 +405,14 @@ def plot_horizontal_pooling(feature_map, strip_mean, strip_max,
 def show_heatmaps(matrices, xlabel: str, ylabel: str, titles: Sequence[str] | None = None,
                   row_labels: Sequence[str] | None = None, suptitle: str | None = None,
                   cmap: str = "Reds", symmetric: bool = False, figsize: tuple[float, float] | None = None,
-                  colorbar_label: str = "weight"):
+                  colorbar_label: str = "weight", limit: float | None = None):
     """A grid of heatmaps with one shared, labelled colour scale, e.g. attention per (layer or part) x head.
 
     matrices: `[rows, cols, a, b]` (each `[a, b]` drawn with `a` on the y axis). Use a
     sequential `cmap` for weights/distances; `symmetric=True` centres a diverging map on 0
-    (e.g. attention minus the uniform share).
+    (e.g. attention minus the uniform share). `limit` caps the colour scale (`±limit` when
+    symmetric): larger values saturate, and the colour bar's arrows say so, so that a few
+    extreme cells cannot wash out the structure of the rest.
     """
     m = _np(matrices)
     if m.ndim != 4:
@@ -418,9 +420,14 @@ def show_heatmaps(matrices, xlabel: str, ylabel: str, titles: Sequence[str] | No
     rows, cols = m.shape[:2]
     if symmetric:
         bound = float(np.abs(m).max()) or 1.0
+        if limit is not None:
+            bound = min(bound, limit)
         vmin, vmax = -bound, bound
     else:
         vmin, vmax = float(m.min()), float(m.max())
+        if limit is not None:
+            vmax = min(vmax, limit)
+    extend = ("both" if symmetric else "max") if limit is not None and float(np.abs(m).max()) > limit else "neither"
     figsize = figsize or (min(2.6 * cols + 1.2, 14), min(2.4 * rows + 0.6, 12))
     fig, axes = plt.subplots(rows, cols, figsize=figsize, squeeze=False, sharex=True, sharey=True,
                              layout="constrained")
@@ -432,7 +439,7 @@ def show_heatmaps(matrices, xlabel: str, ylabel: str, titles: Sequence[str] | No
                 ax.set_title(titles[j], fontsize=10)
             ax.set_xlabel(xlabel if i == rows - 1 else "")
             ax.set_ylabel((f"{row_labels[i]}\n{ylabel}" if row_labels is not None else ylabel) if j == 0 else "")
-    fig.colorbar(im, ax=axes, shrink=0.8, label=colorbar_label)
+    fig.colorbar(im, ax=axes, shrink=0.8, label=colorbar_label, extend=extend)
     if suptitle:
         fig.suptitle(suptitle)
     return fig
@@ -492,10 +499,11 @@ def plot_mcm_attention(attention_by_window: Mapping, parts: Sequence[int] | None
     dev = {k: (v - v.mean(0, keepdims=True)).T for k, v in sub.items()}  # [len(parts), s]
     bound = max(float(np.abs(d).max()) for d in dev.values()) or 1e-3
     width, heat_w = 12.0, 12.0 * 0.72
-    heights = ([max(0.5, _strip_inches(frames, heat_w))] if frames is not None else []) + \
+    heights = ([1.5 * _strip_inches(frames, heat_w) + 0.3] if frames is not None else []) + \
         [0.17 * len(parts) + 0.9] * len(panels)
     fig = plt.figure(figsize=(width, sum(heights) + 0.9), layout="constrained")
-    gs = fig.add_gridspec(len(heights), 2, height_ratios=heights, width_ratios=[5, 1])
+    # columns: heatmap, its colour bar, the level panel (the strip spans only the heatmap column)
+    gs = fig.add_gridspec(len(heights), 3, height_ratios=heights, width_ratios=[5, 0.12, 1])
     row = 0
     if frames is not None:
         if _np(frames).shape[0] != s:
@@ -513,8 +521,8 @@ def plot_mcm_attention(attention_by_window: Mapping, parts: Sequence[int] | None
         ax.set_ylabel("part (0 = head strip)")
         ax.set_xlabel("frame")
         ax.set_title(f"{name}: attention minus the part's mean over time", fontsize=10)
-        fig.colorbar(im, ax=ax, pad=0.01, label="attention - part mean")
-        lv = fig.add_subplot(gs[row + k, 1])
+        fig.colorbar(im, cax=fig.add_subplot(gs[row + k, 1]), label="attention - part mean")
+        lv = fig.add_subplot(gs[row + k, 2])
         level = sub[name].mean(0)
         lv.barh(range(len(parts)), level - 0.5, left=0.5, color=np.where(level >= 0.5, "tab:red", "tab:blue"))
         lv.axvline(0.5, color="k", lw=0.8, ls="--")
@@ -545,7 +553,7 @@ def plot_class_token_attention(frames, weights, labels: Sequence[str] | None = N
     if _np(frames).shape[0] != s:
         raise ValueError(f"plot_class_token_attention: {_np(frames).shape[0]} frames but weights for {s}")
     width = 12.0
-    strip_h = max(0.5, _strip_inches(frames, width * 0.8))
+    strip_h = 1.5 * _strip_inches(frames, width * 0.85) + 0.3  # room to spare: the strip keeps its aspect
     fig, (top, ax) = plt.subplots(2, 1, figsize=(width, strip_h + 3.6), layout="constrained",
                                   gridspec_kw={"height_ratios": [strip_h, 3.0]})
     _silhouette_strip(top, frames)
@@ -613,7 +621,7 @@ def plot_sequence_timeline(frames, units: Sequence[Sequence[int]], windows: dict
     n_win = len(windows or {})
     margin = max([k // 2 for k in (windows or {})] + [0]) + 0.5
     width = 12.0
-    strip_h = max(0.5, _strip_inches(f, width * 0.85 * s / (s - 1 + 2 * margin)))
+    strip_h = 1.5 * _strip_inches(f, width * 0.85 * s / (s - 1 + 2 * margin)) + 0.3
     fig, axes = plt.subplots(2, 1, figsize=(width, strip_h + 1.2 + 0.35 * n_win + 0.6), layout="constrained",
                              gridspec_kw={"height_ratios": [strip_h, 0.7 + 0.35 * n_win]})
     _silhouette_strip(axes[0], f, highlight={"red": [t]} if t is not None else None)
