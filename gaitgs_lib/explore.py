@@ -1,4 +1,4 @@
-"""Pure functions behind the widgets of notebook 07, the temporal span explorer (STYLE.md habit 6).
+"""Pure functions behind the widgets of notebook 07, the temporal span explorer: thin widgets over tested functions.
 
 Every widget callback of `notebooks/07_temporal_span_explorer.ipynb` calls one of these and
 draws what it returns, so the logic is covered by `tests/test_explore.py` and the widgets stay

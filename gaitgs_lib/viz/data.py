@@ -1,6 +1,6 @@
 """Figures of gait data: silhouettes, GEIs, overlays, skeletons, preprocessing, batches (notebooks 00, 01).
 
-One helper per figure kind (STYLE.md, "d2l"); every helper returns the matplotlib `Figure`
+One helper per figure kind (as d2l does); every helper returns the matplotlib `Figure`
 and takes numpy arrays or torch tensors (see `gaitgs_lib.viz` for the shared conventions).
 Images may be `uint8` (0..255) or floats in [0, 1]. The pure functions here (`to_image`,
 `feature_energy`, `overlay_rgb`, `layout_tree`) are tested in `tests/test_viz_data.py`;

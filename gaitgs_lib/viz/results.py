@@ -2,7 +2,7 @@
 examples, rank-1 heatmaps, CMC curves, embedding projections and ablation bars (notebooks 00,
 05, 06 and 08).
 
-One helper per figure kind (the d2l habit, STYLE.md). Every helper returns the Figure;
+One helper per figure kind (as d2l does). Every helper returns the Figure;
 single-panel helpers draw into an `ax` when given one, multi-panel helpers into `axes`
 (see `gaitgs_lib.viz` for the conventions). The small pure functions beside them
 (`read_metrics`, `smooth_curve`, `triplet_zones`, `pca_2d`, `ablation_deltas`, ...) carry the
@@ -562,7 +562,7 @@ def ablation_deltas(results: Mapping[str, Mapping[str, float]], reference: str =
 
 
 # Colours of the variants in `plot_ablation_bars`: no red or blue, which mean "worse" / "better" there.
-_VARIANT_COLOURS = ["0.3", "#66c2a5", "#8da0cb", "#e5c494", "#a6d854", "#ffd92f", "#b3b3b3"]
+_VARIANT_COLOURS = ["0.3", "#66c2a5", "#c9a0dc", "#e5c494", "#a6d854", "#ffd92f", "#b3b3b3"]
 
 
 def plot_ablation_bars(results: Mapping[str, Mapping[str, float]], reference: str = "full",
