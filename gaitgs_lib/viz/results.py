@@ -34,7 +34,7 @@ __all__ = [
 
 CONDITIONS = ("NM", "BG", "CL")
 
-# Published CASIA-B rank-1 (%) at 64x44, identical views excluded (paper Table 1).
+# Published CASIA-B rank-1 (%) at 64x44, identical views excluded, as the GaitGS paper reports them.
 # These are real CASIA-B numbers; the series measures its own models on SynthGait.
 PAPER_CASIA_B_64 = {
     "GaitSet": {"NM": 95.8, "BG": 90.0, "CL": 75.4},
