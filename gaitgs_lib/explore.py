@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .data.transforms import side_cut
+
 __all__ = [
     "unit_groups",
     "mcm_windows",
@@ -101,8 +103,7 @@ def fit_frames(frames, input_hw: tuple[int, int]) -> torch.Tensor:
     x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
     h, w = int(input_hw[0]), int(input_hw[1])
     if x.shape[1] == x.shape[2] and x.shape[2] >= 64 and x.shape[1:] != (h, w):
-        cut = x.shape[2] // 64 * 10
-        x = x[:, :, cut : x.shape[2] - cut]  # [s, H, W - 2 cut]
+        x = side_cut(x)  # [s, H, W - 2 cut]
     if tuple(x.shape[1:]) != (h, w):
         x = F.interpolate(x[:, None], size=(h, w), mode="area")[:, 0]  # [s, h, w]
     return x

@@ -12,9 +12,10 @@ Conventions shared by every helper in this package:
 - **Every axis that shows a scale is labelled, and so is every colour bar**; image panels
   (silhouettes, feature maps) have no ticks and carry row/column names instead. Every
   figure has a title. `tests/test_viz_labels.py` checks all of this on every helper.
-- **pyplot is imported at the top of each module.** Only notebooks import `gaitgs_lib.viz`;
-  the rest of the library never does, so training, evaluation and the commands never load
-  matplotlib. This package imports none of its modules itself: import the one you need.
+- **pyplot is imported at the top of each module.** Notebooks import `gaitgs_lib.viz`; in the
+  rest of the library only the `contact-sheet` command does (inside the function, for that
+  reason), so training, evaluation and the other commands never load matplotlib. This package
+  imports none of its modules itself: import the one you need.
 
 Modules:
 
@@ -29,4 +30,5 @@ Modules:
 - `gaitgs_lib.viz.results`: training and results: loss curves, triplet geometry, pair
   distances, retrieval examples, rank-1 heatmaps per view, CMC curves, embedding
   projections, ablation bars (notebooks 00, 05, 06, 08).
+- `gaitgs_lib.viz.contact_sheet`: SynthGait's contact sheet (the `contact-sheet` command).
 """
