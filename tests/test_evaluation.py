@@ -140,7 +140,7 @@ def test_save_result_json_roundtrip(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A fake dataset (2 test subjects x 10 types x 3 views) and an untrained tiny checkpoint."""
-    from test_training import make_fake_dataset
+    from conftest import write_fake_dataset as make_fake_dataset
 
     from gaitgs_lib.config import get_config
     from gaitgs_lib.modeling.gaitgs import GaitGS

@@ -10,7 +10,6 @@ numbers and are covered by `tests/test_viz_results.py`.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -22,6 +21,8 @@ from matplotlib.figure import Figure
 
 from ..evaluation import part_distance
 from .data import to_image
+
+from ..training.metrics import read_metrics  # the one reader of metrics.jsonl (a run folder or the file)
 
 __all__ = [
     "read_metrics", "smooth_curve", "plot_training_curves", "LiveCurves",
@@ -64,25 +65,6 @@ def _new_ax(ax, figsize=(6, 4)):
 # --------------------------------------------------------------------------------------
 # Training curves
 # --------------------------------------------------------------------------------------
-def read_metrics(path) -> list[dict]:
-    """Records of a `metrics.jsonl` (one JSON object per line); blank lines are skipped.
-
-    A line that is not JSON raises ValueError naming the file and the line number.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"metrics file {path.name} not found (expected <run>/metrics.jsonl)")
-    records = []
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path.name} line {i} is not JSON: {err.msg}") from None
-    return records
-
-
 def smooth_curve(values: Sequence[float], weight: float = 0.0) -> np.ndarray:
     """Exponential moving average with bias correction (TensorBoard's smoothing).
 
