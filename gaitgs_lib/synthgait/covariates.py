@@ -100,12 +100,15 @@ class Coat:
 def sample_coat(rng: np.random.Generator) -> Coat:
     """Draw a coat: a hip-length jacket (30 %), a coat to mid-thigh or knee (40 %) or a long coat (30 %)."""
     kind = COAT_KINDS[int(rng.choice(3, p=[0.3, 0.4, 0.3]))]
-    bulk = rng.uniform(0.02, 0.055)
-    return Coat(kind=kind, bulk=bulk, sleeve=rng.uniform(0.012, 0.03), hem=rng.uniform(*COAT_HEMS[kind]),
-                flare=rng.uniform(0.0, 0.02) if kind == "jacket" else rng.uniform(0.01, 0.07),
-                stiffness=rng.uniform(0.0, 1.0), lag=int(rng.integers(1, 4)),
-                hood=rng.uniform(0.04, 0.06) if rng.random() < 0.35 else 0.0,
-                arm_gain=float(np.clip(1.05 - 6.0 * bulk + rng.normal(0, 0.08), 0.5, 1.0)))
+    bulk = rng.uniform(0.015, 0.04) if kind == "jacket" else rng.uniform(0.01, 0.03)   # puffer jackets are thicker
+    sleeve = rng.uniform(0.008, 0.02)
+    hem = rng.uniform(*COAT_HEMS[kind])
+    flare = rng.uniform(0.0, 0.015) if kind == "jacket" else rng.uniform(0.005, 0.05)
+    stiffness, lag = rng.uniform(0.0, 1.0), int(rng.integers(1, 4))
+    hood = rng.uniform(0.04, 0.06) if rng.random() < 0.35 else 0.0
+    arm_gain = float(np.clip(1.05 - 8.0 * (bulk + sleeve) + rng.normal(0, 0.08), 0.5, 1.0))   # padding restrains
+    return Coat(kind=kind, bulk=bulk, sleeve=sleeve, hem=hem, flare=flare, stiffness=stiffness, lag=lag, hood=hood,
+                arm_gain=arm_gain)
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,10 @@ class CoatWear:
 
     def carry(self, coat: Coat) -> Carry:
         """What this coat, worn this way, does to the arms: less swing, arms held out by the bulk."""
-        abduction = float(np.rad2deg(np.arctan((coat.bulk + coat.sleeve) / 0.19)))
-        if self.pockets:
+        abduction = 0.6 * float(np.rad2deg(np.arctan((coat.bulk + coat.sleeve) / 0.19)))   # clear the padding
+        if self.pockets:                                    # hands in the pockets: elbows bent, no swing
             return Carry(arm_gain=(0.12, 0.12), elbow=(30.0, 30.0), extra_abduction=(abduction, abduction))
-        return Carry(arm_gain=(coat.arm_gain, coat.arm_gain), extra_abduction=(0.6 * abduction, 0.6 * abduction))
+        return Carry(arm_gain=(coat.arm_gain, coat.arm_gain), extra_abduction=(abduction, abduction))
 
     def to_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
