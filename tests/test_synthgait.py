@@ -13,7 +13,7 @@ from gaitgs_lib.synthgait import (GENERATOR_VERSION, SYNTHGAIT_PRESETS, TYPES, V
                                   render_frame, render_walk, skeleton)
 from gaitgs_lib.synthgait import generator as gen_mod
 from gaitgs_lib.synthgait.cli import contact_sheet_main, main
-from gaitgs_lib.synthgait.covariates import Bag
+from gaitgs_lib.synthgait.covariates import Bag, Coat, CoatWear, coat_parts
 from gaitgs_lib.synthgait.motion import J
 
 SEED = 3
@@ -55,7 +55,8 @@ def test_partition_and_meta(dataset):
     assert s["sex"] in ("F", "M") and isinstance(s["build"], float)
     assert 80 < s["gait"]["cadence"] < 145
     assert s["bags"]["bg-01"]["kind"] in ("backpack", "shoulder", "hand")
-    assert 0.28 <= s["coat"]["hem"] <= 0.41
+    assert s["coat"]["kind"] in ("jacket", "coat", "long") and 0.14 <= s["coat"]["hem"] <= 0.47
+    assert set(s["coat_wear"]) == {"cl-01", "cl-02"} and isinstance(s["coat_wear"]["cl-01"]["pockets"], bool)
     assert s["twin"] is None and meta["subjects"]["004"]["twin"] == "003"
 
 
@@ -172,6 +173,64 @@ def test_bag_shifts_mass_centre_and_coat_widens():
     assert bp90 - nm90 > 0.3        # at 090 the walk goes leftwards: a backpack shifts mass rightwards
     _, cl_area = _centre_offset(s, "cl-01", "000")
     assert cl_area > 1.05 * nm_area
+
+
+def _long_coat(**kw) -> Coat:
+    base = dict(kind="long", bulk=0.04, sleeve=0.02, hem=0.2, flare=0.03, stiffness=0.0, lag=2, hood=0.05,
+                arm_gain=0.7)
+    return Coat(**(base | kw))
+
+
+def _wear(**kw) -> CoatWear:
+    return CoatWear(**(dict(open=False, pockets=False, hood_up=False, flap=0.0) | kw))
+
+
+def test_coat_skirt_is_pushed_and_dragged_by_the_legs():
+    s = make_subject(0, "005")
+    r = render_walk(s, "nm-01", "090", 0, noise=False, n_frames=60)
+    j, pelvis = r.posed["joints"], r.posed["joints"][:, J["pelvis"]]
+    skirt = coat_parts(s.body, r.posed, _long_coat(), _wear())[0]
+    hem_x = skirt.b[:, 0] - pelvis[:, 0]
+    depth = skirt.rb[1]                                            # half the hem's front-back extent
+    front, back = hem_x + depth, hem_x - depth
+    ankles = j[:, [J["ankle_l"], J["ankle_r"]], 0] - pelvis[:, None, 0]
+    knees = j[:, [J["knee_l"], J["knee_r"]], 0] - pelvis[:, None, 0]
+    legs = (knees + (ankles - knees) * 0.5)                        # the shanks near the hem's height
+    assert np.all(front >= legs.max(1) - 0.02) and np.all(back <= legs.min(1) + 0.02)   # the legs stay inside
+    spread = front - back
+    assert spread.max() - spread.min() > 0.1                      # it opens and closes with every step
+    lagged = [np.corrcoef(spread[5:], (legs.max(1) - legs.min(1))[5 - k:60 - k])[0, 1] for k in range(4)]
+    assert int(np.argmax(lagged)) >= 1                            # and follows the legs late
+    stiff = coat_parts(s.body, r.posed, _long_coat(stiffness=1.0), _wear())[0].rb[1]
+    assert np.all(stiff >= depth - 1e-9) and stiff.min() > depth.min() + 0.01   # a stiff coat keeps its A-line
+
+
+def test_coat_hides_waist_and_arm_swing():
+    s = make_subject(0, "005")
+    coat = _long_coat()
+    nm = render_walk(s, "nm-01", "000", 0, noise=False, n_frames=40)
+    cl = render_walk(replace(s, coat=coat, wear=(_wear(), _wear(pockets=True))), "cl-01", "000", 0, noise=False,
+                     n_frames=40)
+    assert (cl.frames > 0).sum() > 1.3 * (nm.frames > 0).sum()     # bulk, sleeves and skirt
+    swing = {}
+    for typ in ("nm-01", "cl-01", "cl-02"):
+        r = render_walk(replace(s, coat=coat, wear=(_wear(), _wear(pockets=True))), typ, "090", 0, noise=False,
+                        n_frames=40)
+        wrist = r.posed["joints"][:, J["wrist_l"], 0] - r.posed["joints"][:, J["shoulder_l"], 0]
+        swing[typ] = float(np.ptp(wrist))
+    assert swing["cl-01"] < 0.9 * swing["nm-01"]                  # the coat restrains the swing
+    assert swing["cl-02"] < 0.25 * swing["nm-01"]                 # hands in the pockets
+    assert "hood" in [p.name for p in coat_parts(s.body, nm.posed, coat, _wear(hood_up=True))]
+
+
+def test_coat_wear_varies_by_session_not_by_view():
+    subjects = [make_subject(0, f"{i:03d}") for i in range(1, 41)]
+    kinds = {s.coat.kind for s in subjects}
+    assert kinds == {"jacket", "coat", "long"}
+    assert any(s.wear[0] != s.wear[1] for s in subjects)
+    assert 0.15 < np.mean([w.pockets for s in subjects for w in s.wear]) < 0.45
+    s = subjects[0]
+    assert make_subject(0, "001").wear == s.wear                   # fixed per subject and session
 
 
 def test_skeleton_matches_rendered_frame():

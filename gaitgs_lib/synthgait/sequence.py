@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .body import Body, sample_body
-from .covariates import Bag, Coat, Outfit, sample_bag, sample_coat, sample_outfit
+from .covariates import Bag, Coat, Outfit, coat_parts, sample_bag, sample_coat, sample_outfit, sample_wear
 from .motion import Carry, Gait, J, phases, pose, sample_gait, twin_gait
 from .render import Camera, Part, make_projection, rasterise
 
@@ -23,7 +23,7 @@ LIMB_PARTS = ("upper_arm", "forearm", "hand", "shank", "foot", "thigh")
 
 @dataclass(frozen=True)
 class Subject:
-    """A SynthGait subject: body, gait, one bag per BG session, a coat, and its twin if any."""
+    """A SynthGait subject: body, gait, one bag per BG session, a coat and how it is worn per CL session, its twin if any."""
 
     sid: str
     body: Body
@@ -32,12 +32,14 @@ class Subject:
     coat: Coat
     outfit: Outfit
     twin: str | None = None
+    wear: tuple = ()     # (CoatWear for cl-01, CoatWear for cl-02)
 
     def traits(self) -> dict:
         return {"sex": self.body.sex, "build": self.body.build, "twin": self.twin,
                 "body": self.body.to_dict(), "gait": self.gait.summary(),
                 "bags": {"bg-01": self.bags[0].to_dict(), "bg-02": self.bags[1].to_dict()},
-                "coat": self.coat.to_dict(), "outfit": self.outfit.to_dict()}
+                "coat": self.coat.to_dict(), "outfit": self.outfit.to_dict(),
+                "coat_wear": {f"cl-0{i + 1}": w.to_dict() for i, w in enumerate(self.wear)}}
 
 
 def _rng(*keys) -> np.random.Generator:
@@ -45,13 +47,19 @@ def _rng(*keys) -> np.random.Generator:
 
 
 def _appearance(seed: int, owner: int):
-    """Body and covariate items of a subject (shared by twins): seeded by (seed, owner, 1)."""
+    """Body and covariate items of a subject (shared by twins): seeded by (seed, owner, 1).
+
+    The coat has its own stream (seed, owner, 3) so that changing coats changes nothing
+    else; the six draws of the coat of version 1.1 are still taken from the main stream,
+    which keeps every body, bag and outfit that of version 1.1 (docs/synthgait.md, "Versions").
+    """
     rng = _rng(seed, owner, 1)
     body = sample_body(rng)
     bag1 = sample_bag(rng)
     bag2 = bag1 if rng.random() < 0.7 else sample_bag(rng, kind=None)
-    coat = sample_coat(rng)
+    rng.uniform(size=5), rng.integers(1, 4)            # the 1.1 coat's draws (see above)
     outfit = sample_outfit(rng, body.sex)
+    coat = sample_coat(_rng(seed, owner, 3))
     return body, (bag1, bag2), coat, outfit
 
 
@@ -64,18 +72,30 @@ def make_subject(seed: int, sid: str, twin_of: str | None = None) -> Subject:
         gait = twin_gait(_rng(seed, int(sid), 2), base.gait)
     else:
         gait = sample_gait(_rng(seed, int(sid), 2), body)
-    return Subject(sid=sid, body=body, gait=gait, bags=bags, coat=coat, outfit=outfit, twin=twin_of)
+    wear_rng = _rng(seed, int(sid), 4)                  # how the coat is worn: per subject and session
+    wear = tuple(sample_wear(wear_rng, coat) for _ in range(2))
+    return Subject(sid=sid, body=body, gait=gait, bags=bags, coat=coat, outfit=outfit, twin=twin_of, wear=wear)
 
 
 # --------------------------------------------------------------------------- 3-D parts
 def body_parts(body: Body, posed: dict, coat: Coat | None = None, outfit: Outfit | None = None) -> list[Part]:
-    """The body parts (pelvis, trunk, shoulders, neck, head, arms, hands, legs, feet, long hair)."""
+    """The body parts (pelvis, trunk, shoulders, neck, head, arms, hands, legs, feet, long hair).
+
+    With a coat the trunk is padded by its bulk and hangs straight from the chest (the waist
+    disappears) and the sleeves thicken the whole arm; the coat's own parts (skirt, cuffs,
+    hood) come from `covariates.coat_parts`.
+    """
     j = posed["joints"]
     th = posed["thorax_R"]
     up = th[:, :, 2]                                                  # trunk axis [T, 3]
     o = outfit or Outfit(*([0.0] * 11))
-    c = o.top + (coat.thickness if coat else 0.0)                      # a coat goes over the top
+    c = o.top + (coat.bulk if coat else 0.0)                           # a coat goes over the top
     sl = o.top * 0.6 + (coat.sleeve if coat else 0.0)
+    fs = sl * 0.4 if coat is None else o.top * 0.24 + 0.8 * coat.sleeve   # forearm: a coat's sleeve is wide
+    waist = (body.waist_width / 2, body.pelvis_depth / 2 * 0.95)
+    if coat is not None:                                               # a coat hangs straight from the chest
+        waist = (max(waist[0], body.shoulder_width / 2 * 0.80, body.hip_width / 2),
+                 max(waist[1], body.chest_depth / 2))
     tr, fl, sh = o.trousers, o.flare, o.shoes
     pelvis = j[:, J["pelvis"]]
     hip_l, hip_r = j[:, J["hip_l"]], j[:, J["hip_r"]]
@@ -85,8 +105,7 @@ def body_parts(body: Body, posed: dict, coat: Coat | None = None, outfit: Outfit
     chest = j[:, J["chest"]]
     parts = [
         Part("pelvis", pelvis + pe * lat, pelvis - pe * lat, pr, pr),
-        Part("trunk", pelvis + 0.03 * up, chest - 0.10 * up,
-             (body.waist_width / 2 + c, body.pelvis_depth / 2 * 0.95 + c),
+        Part("trunk", pelvis + 0.03 * up, chest - 0.10 * up, (waist[0] + c, waist[1] + c),
              (body.shoulder_width / 2 * 0.80 + c, body.chest_depth / 2 + c), frame=th),
     ]
     sh_l, sh_r = j[:, J["shoulder_l"]], j[:, J["shoulder_r"]]
@@ -96,7 +115,7 @@ def body_parts(body: Body, posed: dict, coat: Coat | None = None, outfit: Outfit
     slat = (sh_l - sh_r) / np.linalg.norm(sh_l - sh_r, axis=1, keepdims=True)
     parts.append(Part("shoulders", mid + half * slat, mid - half * slat, bar_r, bar_r))
     neck, top = j[:, J["neck"]], j[:, J["head_top"]]
-    collar = 0.5 * coat.thickness if coat else 0.0
+    collar = 0.5 * coat.bulk if coat else 0.0
     parts.append(Part("neck", chest, neck, body.neck_radius + collar, body.neck_radius + 0.5 * collar))
     hd = (top - neck) / np.linalg.norm(top - neck, axis=1, keepdims=True)
     hr = (body.head_width / 2 + o.hair, body.head_depth / 2 + o.hair)
@@ -116,7 +135,7 @@ def body_parts(body: Body, posed: dict, coat: Coat | None = None, outfit: Outfit
             Part("upper_arm" + L, j[:, J["shoulder" + L]], j[:, J["elbow" + L]],
                  body.upper_arm_radius + sl, body.upper_arm_radius * 0.85 + sl),
             Part("forearm" + L, j[:, J["elbow" + L]], j[:, J["wrist" + L]],
-                 body.forearm_radius + sl * 0.4, body.forearm_radius * 0.75 + sl * 0.4),
+                 body.forearm_radius + fs, body.forearm_radius * 0.75 + fs),
             Part("hand" + L, j[:, J["wrist" + L]], j[:, J["hand" + L]], body.hand_radius * 0.85,
                  body.hand_radius * 0.7),
             Part("thigh" + L, j[:, J["hip" + L]], j[:, J["knee" + L]], body.thigh_radius + tr,
@@ -127,28 +146,25 @@ def body_parts(body: Body, posed: dict, coat: Coat | None = None, outfit: Outfit
                  body.foot_radius + sh * 0.5, body.foot_radius * 0.8 + sh * 0.5),
         ]
     if o.skirt > 0:
-        parts += coat_parts(body, posed, Coat(thickness=0.0, sleeve=0.0, hem=o.skirt, flare=o.skirt_flare,
-                                              swing=0.3, lag=1), name="skirt")
+        parts += skirt_parts(body, posed, hem=o.skirt, flare=o.skirt_flare)
     return parts
 
 
-def coat_parts(body: Body, posed: dict, coat: Coat, name: str = "coat") -> list[Part]:
-    """The coat's skirt: a flat-capped slab from the waist to the hem, lagging behind the legs."""
+def skirt_parts(body: Body, posed: dict, hem: float, flare: float, swing: float = 0.3, lag: int = 1) -> list[Part]:
+    """An outfit's skirt: a flat-capped slab from the waist to the hem, swinging a little behind the knees."""
     j = posed["joints"]
     pelvis = j[:, J["pelvis"]]
     pel = posed["pelvis_R"]
     knees = (j[:, J["knee_l"]] + j[:, J["knee_r"]]) / 2 - pelvis       # [T, 3]
-    lagged = np.concatenate([np.repeat(knees[:1], coat.lag, 0), knees[:-coat.lag]], 0)
-    drop = pelvis[:, 2] - coat.hem
-    hem = pelvis.copy()
-    hem[:, 2] = coat.hem
-    hem[:, :2] += coat.swing * lagged[:, :2] * (drop / np.maximum(-knees[:, 2], 1e-3))[:, None] * 0.6
+    lagged = np.concatenate([np.repeat(knees[:1], lag, 0), knees[:-lag]], 0)
+    drop = pelvis[:, 2] - hem
+    end = pelvis.copy()
+    end[:, 2] = hem
+    end[:, :2] += swing * lagged[:, :2] * (drop / np.maximum(-knees[:, 2], 1e-3))[:, None] * 0.6
     top = pelvis + np.array([0.0, 0.0, 0.06])
     legs_half = body.hip_width / 2 + 0.01
-    return [Part(name, top, hem,
-                 (body.hip_width / 2 + coat.thickness * 0.5, body.pelvis_depth / 2 + coat.thickness),
-                 (legs_half + coat.flare, body.pelvis_depth / 2 + 0.02 + coat.flare),
-                 frame=pel, round_caps=False)]
+    return [Part("skirt", top, end, (body.hip_width / 2, body.pelvis_depth / 2),
+                 (legs_half + flare, body.pelvis_depth / 2 + 0.02 + flare), frame=pel, round_caps=False)]
 
 
 def bag_parts(body: Body, posed: dict, bag: Bag) -> list[Part]:
@@ -216,16 +232,19 @@ def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5,
     T = n_frames or int(np.clip(sequence_length(rng, gait, cycles), *frame_range))
     start = rng.random()
     heading = rng.normal(0, 3.0)
-    carry, extra = Carry(), []
+    carry = Carry()
     coat = subject.coat if type_.startswith("cl") else None
+    wear = subject.wear[int(type_[-1]) - 1] if coat is not None else None
     bag = subject.bags[int(type_[-1]) - 1] if type_.startswith("bg") else None
     if bag is not None:
         carry = bag.carry()
+    if coat is not None:
+        carry = wear.carry(coat)
     ph = phases(gait, T, FPS, start, rng=rng)
     posed = pose(subject.body, gait, ph, carry)
     parts = body_parts(subject.body, posed, coat, subject.outfit)
     if coat is not None:
-        parts += coat_parts(subject.body, posed, coat)
+        parts += coat_parts(subject.body, posed, coat, wear, subject.outfit)
     if bag is not None:
         parts += bag_parts(subject.body, posed, bag)
     cam = Camera(view_deg=float(view) + heading)
