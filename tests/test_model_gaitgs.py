@@ -158,3 +158,24 @@ def test_model_moves_between_devices_and_dtypes(small_model):
     model = GaitGS("authors-small").double().eval()
     out = model(torch.rand(1, 4, 32, 22, dtype=torch.float64))
     assert out["embeddings"].dtype == torch.float64
+
+
+def test_gem_equals_the_plain_formula_and_survives_a_dead_channel_at_large_p():
+    torch.manual_seed(0)
+    x = torch.rand(3, 5, 4, 6)
+    x[0, 1] = 0.0  # a dead channel: clamped to eps everywhere
+    for p in (1.0, 3.0, 6.5, 9.0):
+        gem = GeM(p_init=p)
+        xd = x.double().clamp(min=gem.eps)
+        plain = xd.pow(p).flatten(2).mean(-1).pow(1.0 / p)  # the formula, in float64
+        torch.testing.assert_close(gem(x).double(), plain, rtol=1e-5, atol=1e-12)
+    # float32's plain formula underflows here (1e-6 ** 9 = 0) and gives p a -inf gradient.
+    gem = GeM(p_init=9.0)
+    x.requires_grad_(True)
+    gem(x).sum().backward()
+    assert torch.isfinite(gem.p.grad) and torch.isfinite(x.grad).all()
+    # The gradient of p equals the float64 formula's.
+    p64 = torch.tensor(9.0, dtype=torch.float64, requires_grad=True)
+    x64 = x.detach().double().clamp(min=1e-6)
+    x64.pow(p64).flatten(2).mean(-1).pow(1.0 / p64).sum().backward()
+    torch.testing.assert_close(gem.p.grad.double(), p64.grad, rtol=1e-4, atol=1e-6)

@@ -15,7 +15,10 @@ from gaitgs_lib.synthgait.preprocess import _cubic_taps, _tap_sum, preprocess_wa
 # sha256 over (relative path, bytes) of every .pkl of generate("test", seed=0, subjects=2), per
 # generator version: a version's datasets never change. Record a new version's digest when
 # GENERATOR_VERSION changes (the failure message prints it).
-DATASET_DIGESTS = {"1.1": "45ed937244178ea06d61b17d42c99c512aa63736180135b01ecf107164e174ea"}
+DATASET_DIGESTS = {
+    "1.1": "45ed937244178ea06d61b17d42c99c512aa63736180135b01ecf107164e174ea",
+    "1.2": "7ba8255b343ea21a1ef0d4099eed6bd205de9ae47ae74009bdcbc6b062cfe0e9",
+}
 
 
 def _numpy_resize(img, out_h, out_w):

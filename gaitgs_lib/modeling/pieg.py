@@ -20,6 +20,13 @@ class GeM(nn.Module):
     """Generalised-mean pooling over the whole map (docs/architecture.md §4): `mean(clamp(x, eps)^P)^(1/P)`.
 
     Computed in (at least) float32 even under autocast: x^6.5 overflows float16.
+
+    Each channel is divided by its own maximum m before the power and multiplied back after:
+    `m * mean((x/m)^P)^(1/P)` equals the formula above for any constant m > 0, so values and
+    gradients are those of the plain formula, but the mean can no longer underflow. Without
+    this, a channel that is zero everywhere (clamped to eps = 1e-6) gives eps^P = 0 in float32
+    once the learned P exceeds about 7.3; the gradient of P is then -inf and the next step
+    fills the network with NaN (seen training `tiny` on SynthGait-B at iteration ~370).
     """
 
     def __init__(self, p_init: float = 6.5, eps: float = 1e-6):
@@ -30,8 +37,9 @@ class GeM(nn.Module):
     def forward(self, x):
         # x: [n, c, h, w] -> [n, c]
         with _no_autocast(x.device.type):
-            x = x.to(torch.promote_types(x.dtype, torch.float32)).clamp(min=self.eps).pow(self.p)
-            return x.flatten(2).mean(-1).pow(1.0 / self.p)
+            x = x.to(torch.promote_types(x.dtype, torch.float32)).clamp(min=self.eps).flatten(2)
+            m = x.amax(-1, keepdim=True).detach()  # [n, c, 1]: a constant, so gradients are exact
+            return ((x / m).pow(self.p).mean(-1, keepdim=True).pow(1.0 / self.p) * m).squeeze(-1)
 
 
 class PIEG(nn.Module):
