@@ -196,11 +196,11 @@ def profile(args) -> str:
 # --------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------
-def _run_worker(tree: Path, args, preset: str, threads: int) -> dict | None:
+def _run_worker(tree: Path, args, preset: str, threads: int, env_vars: dict) -> dict | None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--preset", preset, "--threads", str(threads),
            "--p", str(args.p), "--k", str(args.k), "--frames", str(args.frames),
            "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree), **env_vars)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
     if proc.returncode != 0:
         print(f"[{tree} {preset} threads={threads}] failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
@@ -232,29 +232,40 @@ def _median(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
+def _settings(args) -> list[tuple[str, int, dict]]:
+    """(label, threads, environment variables) for every thread count x environment variant."""
+    out = []
+    for variant in args.env_variants.split(";"):
+        env = dict(item.split("=", 1) for item in variant.split() if item != "default")
+        for threads in args.threads:
+            label = f"{threads} thread{'s' if threads > 1 else ''}" + "".join(f", {k}={v}" for k, v in env.items())
+            out.append((label, threads, env))
+    return out
+
+
 def compare(args) -> dict:
-    """Alternate the trees over `args.rounds` rounds; print a markdown table; return the numbers."""
+    """Alternate the trees over `args.rounds` rounds; print markdown tables; return the numbers."""
     trees = {"new": REPO}
     tmp = None
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    names = {"new": f"this tree ({_git('rev-parse', '--short', 'HEAD')}{', with uncommitted changes' if dirty else ''})"}
     if args.compare_to:
         rev = _git("rev-parse", "--short", args.compare_to)
         tmp = Path(tempfile.mkdtemp(prefix="gaitgs-bench-"))
         _git("worktree", "add", "--detach", str(tmp / "old"), rev)
         trees = {"old": tmp / "old", "new": REPO}
-    names = {"new": f"this tree ({_git('rev-parse', '--short', 'HEAD')}"
-                    f"{', with uncommitted changes' if _git('status', '--porcelain', '--untracked-files=no') else ''})"}
-    if args.compare_to:
         names["old"] = f"{args.compare_to} ({rev})"
+    settings = _settings(args)
     results = {}
     try:
         for rnd in range(args.rounds):
             for preset in args.presets:
-                for threads in args.threads:
+                for label, threads, env in settings:
                     for tree in trees:
-                        res = _run_worker(trees[tree], args, preset, threads)
+                        res = _run_worker(trees[tree], args, preset, threads, env)
                         if res is not None:
-                            results.setdefault((tree, preset, threads), []).append(res)
-                            print(f"round {rnd + 1}/{args.rounds} {tree:>3} {preset:<6} threads={threads}: "
+                            results.setdefault((tree, preset, label), []).append(res)
+                            print(f"round {rnd + 1}/{args.rounds} {tree:>3} {preset:<6} {label}: "
                                   f"cpu {res['cpu_s']:.3f} s, wall {res['wall_s']:.3f} s, "
                                   f"peak {res['peak_mb']:.0f} MiB", flush=True)
     finally:
@@ -269,42 +280,41 @@ def compare(args) -> dict:
     for tree, label in names.items():
         print(f"{tree}: {label}")
     print()
-    header = "| preset | threads | tree | CPU s/step | wall s/step | peak MiB | first-step loss | first-step grad norm |"
-    print(header)
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
-    summary = {"machine": _machine(), "trees": names, "rows": []}
+    print("| preset | setting | tree | CPU s/step | wall s/step | peak MiB | first-step loss | first-step grad norm |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    summary = {"machine": _machine(), "trees": names, "rows": [], "ratios": []}
     for preset in args.presets:
-        for threads in args.threads:
+        for label, threads, env in settings:
             for tree in trees:
-                rows = results.get((tree, preset, threads))
+                rows = results.get((tree, preset, label))
                 if not rows:
                     continue
-                row = {"preset": preset, "threads": threads, "tree": tree, "cpu_s": _median(rows, "cpu_s"),
-                       "wall_s": _median(rows, "wall_s"), "peak_mb": _median(rows, "peak_mb"),
-                       "first_loss": rows[0]["first_loss"], "first_grad_norm": rows[0]["first_grad_norm"]}
+                row = {"preset": preset, "setting": label, "threads": threads, "env": env, "tree": tree,
+                       "cpu_s": _median(rows, "cpu_s"), "wall_s": _median(rows, "wall_s"),
+                       "peak_mb": _median(rows, "peak_mb"), "first_loss": rows[0]["first_loss"],
+                       "first_grad_norm": rows[0]["first_grad_norm"]}
                 summary["rows"].append(row)
-                print(f"| {preset} | {threads} | {tree} | {row['cpu_s']:.3f} | {row['wall_s']:.3f} | "
+                print(f"| {preset} | {label} | {tree} | {row['cpu_s']:.3f} | {row['wall_s']:.3f} | "
                       f"{row['peak_mb']:.0f} | {row['first_loss']:.6f} | {row['first_grad_norm']:.6f} |")
     if args.compare_to:
         print()
-        print("| preset | threads | CPU time old / new | wall old / new | peak memory new / old | "
+        print("| preset | setting | CPU time old / new | wall old / new | peak memory new / old | "
               "first-step loss rel. diff | grad norm rel. diff |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
         for preset in args.presets:
-            for threads in args.threads:
-                old = next((r for r in summary["rows"] if r["tree"] == "old" and r["preset"] == preset
-                            and r["threads"] == threads), None)
-                new = next((r for r in summary["rows"] if r["tree"] == "new" and r["preset"] == preset
-                            and r["threads"] == threads), None)
-                if old and new:
-                    ratio = {"preset": preset, "threads": threads, "cpu": old["cpu_s"] / new["cpu_s"],
-                             "wall": old["wall_s"] / new["wall_s"],
-                             "memory": new["peak_mb"] / old["peak_mb"] if old["peak_mb"] else float("nan"),
-                             "loss_diff": abs(new["first_loss"] - old["first_loss"]) / abs(old["first_loss"]),
-                             "grad_diff": abs(new["first_grad_norm"] - old["first_grad_norm"]) / old["first_grad_norm"]}
-                    summary.setdefault("ratios", []).append(ratio)
-                    print(f"| {preset} | {threads} | **{ratio['cpu']:.2f}x** | **{ratio['wall']:.2f}x** | "
-                          f"{ratio['memory']:.2f} | {ratio['loss_diff']:.1e} | {ratio['grad_diff']:.1e} |")
+            for label, _, _ in settings:
+                pick = {r["tree"]: r for r in summary["rows"] if r["preset"] == preset and r["setting"] == label}
+                if "old" not in pick or "new" not in pick:
+                    continue
+                old, new = pick["old"], pick["new"]
+                ratio = {"preset": preset, "setting": label, "cpu": old["cpu_s"] / new["cpu_s"],
+                         "wall": old["wall_s"] / new["wall_s"],
+                         "memory": new["peak_mb"] / old["peak_mb"] if old["peak_mb"] else float("nan"),
+                         "loss_diff": abs(new["first_loss"] - old["first_loss"]) / abs(old["first_loss"]),
+                         "grad_diff": abs(new["first_grad_norm"] - old["first_grad_norm"]) / old["first_grad_norm"]}
+                summary["ratios"].append(ratio)
+                print(f"| {preset} | {label} | **{ratio['cpu']:.2f}x** | **{ratio['wall']:.2f}x** | "
+                      f"{ratio['memory']:.2f} | {ratio['loss_diff']:.1e} | {ratio['grad_diff']:.1e} |")
     return summary
 
 
@@ -312,6 +322,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="tiny,small", help="comma list of model presets (default tiny,small)")
     parser.add_argument("--threads", default="1", help="comma list of torch intra-op thread counts (default 1)")
+    parser.add_argument("--env-variants", default="default",
+                        help="';'-separated environment settings to time, each 'KEY=VAL ...' or 'default' "
+                             "(e.g. 'default;OMP_WAIT_POLICY=PASSIVE;THP_MEM_ALLOC_ENABLE=1')")
     parser.add_argument("--p", type=int, default=8, help="subjects per batch (default 8)")
     parser.add_argument("--k", type=int, default=4, help="sequences per subject (default 4)")
     parser.add_argument("--frames", type=int, default=30, help="frames per sequence (default 30)")
@@ -336,9 +349,7 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(REPO))
         for preset in args.presets:
             for threads in args.threads:
-                args.preset, args.threads_one = preset, threads
-                sub = argparse.Namespace(**{**vars(args), "threads": threads})
-                print(profile(sub))
+                print(profile(argparse.Namespace(**{**vars(args), "preset": preset, "threads": threads})))
                 print()
         return 0
     summary = compare(args)
