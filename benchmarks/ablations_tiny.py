@@ -13,6 +13,9 @@ evaluated with the CASIA-B protocol on the test subjects (and on the twin pairs 
 its result is written to `runs/ablations-tiny/<variant>/result.json`. `--collect` (run
 automatically after the last variant of an invocation) gathers every finished variant into
 `data/checkpoints/ablations-tiny.json`, which notebook 08 reads.
+
+`--data data/synthgait-mini` (the default) is generated first when missing (any
+`.../synthgait-<preset>` folder likewise). CI runs it on a tiny budget (tests/test_benchmarks.py).
 """
 from __future__ import annotations
 
@@ -33,10 +36,22 @@ sys.path.insert(0, str(REPO))
 from gaitgs_lib.fileio import atomic_open  # noqa: E402
 from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings, twins_protocol  # noqa: E402
 from gaitgs_lib.modeling import load_trained_model  # noqa: E402
-from gaitgs_lib.training import ABLATIONS, export_checkpoint, train  # noqa: E402
+from gaitgs_lib.synthgait import SYNTHGAIT_PRESETS, ensure_synthgait  # noqa: E402
+from gaitgs_lib.training import ABLATIONS, export_checkpoint, read_metrics, train  # noqa: E402
 
 VARIANTS = ("full",) + tuple(ABLATIONS)  # full, no-coarse, no-mcm, no-global-span, no-pieg
 CONDITIONS = ("NM", "BG", "CL")
+
+
+def dataset_root(path: Path) -> Path:
+    """`--data` as given when it holds a dataset; `<dir>/synthgait-<preset>` is generated when missing."""
+    if (path / "partition.json").exists():
+        return path
+    for preset in SYNTHGAIT_PRESETS:
+        if path.name == f"synthgait-{preset}":
+            return ensure_synthgait(preset, root=path.parent)
+    raise SystemExit(f"error: --data {path} holds no dataset (no partition.json); give a dataset folder, or "
+                     f"data/synthgait-mini to generate SynthGait there")
 
 
 def _atomic_json(obj, path: Path) -> None:
@@ -92,7 +107,7 @@ def run_variant(variant: str, args, twins) -> dict:
     train_seconds = time.perf_counter() - t0
     ckpt = export_checkpoint(result.checkpoint, args.workdir / "data" / "checkpoints" / f"tiny-{variant}.pt")
     res = evaluate_variant(ckpt, Path(args.data), twins)
-    history = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    history = read_metrics(run_dir)
     res.update(variant=variant, ablations=list(ablations), steps=int(result.iteration),
                train_seconds_this_invocation=round(train_seconds, 1), resumed=resume,
                final_loss=history[-1]["loss"] if history else None,
@@ -183,10 +198,7 @@ def main(argv=None) -> int:
     if args.reeval:
         reevaluate(args)
     elif not args.collect:
-        if not Path(args.data).exists():
-            from gaitgs_lib.synthgait import ensure_synthgait
-
-            ensure_synthgait("mini", root=Path(args.data).parent)
+        args.data = dataset_root(Path(args.data))
         meta = json.loads((Path(args.data) / "meta.json").read_text())
         for v in args.variants:
             t0 = time.perf_counter()

@@ -1,50 +1,58 @@
-"""Frames per second of `preprocess_sequence` (batched) and `preprocess_frame` (one by one).
+"""Frames per second of the two preprocessing paths (docs/protocols.md steps 1-5), on SynthGait walks.
 
     python benchmarks/bench_preprocess_sequence.py [--frames 100] [--seconds 3]
 
-Single thread, CPU time of this process (`time.process_time`, so other jobs on a shared
-machine inflate the numbers less than wall time would). Frames are person-like blobs at
-the SynthGait raw size (100 x 70) and at CASIA-B's 240 x 320.
+- `data.pretreat.preprocess_sequence`: OpenGait's steps with OpenCV's resize, frame by
+  frame; what `python -m gaitgs_lib pretreat` runs on real silhouettes.
+- `synthgait.preprocess.preprocess_walk`: SynthGait 1.x's numpy path, all frames of a
+  walk at once; what the generator runs.
+
+Input: one rendered walk (subject 001, nm-01, 090, with background-subtraction noise) as
+the generator sees it (the person window) and pasted into CASIA-B's 240 x 320 field, as
+`pretreat` sees real frames. Single thread, CPU time of this process
+(`time.process_time`, so other jobs on a shared machine inflate the numbers less than
+wall time would).
 """
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
+import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import cv2  # noqa: E402
 
-from gaitgs_lib.data.pretreat import preprocess_frame, preprocess_sequence  # noqa: E402
-
-# the same person-like test frames as the unit tests
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_data_pretreat import _blobby as blobby  # noqa: E402
+from gaitgs_lib.data.pretreat import preprocess_sequence  # noqa: E402
+from gaitgs_lib.synthgait import make_subject, render_walk  # noqa: E402
+from gaitgs_lib.synthgait.generator import field_frames  # noqa: E402
+from gaitgs_lib.synthgait.preprocess import preprocess_walk  # noqa: E402
 
 
 def rate(fn, n_frames, seconds):
-    fn()  # warm-up
+    """Frames per CPU second of `fn()` (one warm-up call, then repeated for `seconds`)."""
+    fn()
     t0, n = time.process_time(), 0
-    while time.process_time() - t0 < seconds:
+    while True:
         fn()
         n += n_frames
-    return n / (time.process_time() - t0)
+        if time.process_time() - t0 >= seconds:
+            return n / (time.process_time() - t0)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--frames", type=int, default=100)
-    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--frames", type=int, default=100, help="frames of the walk")
+    ap.add_argument("--seconds", type=float, default=3.0, help="CPU seconds per measurement")
     args = ap.parse_args()
-    rng = np.random.default_rng(0)
-    for H, W in [(100, 70), (240, 320)]:
-        seq = np.stack([blobby(rng, H, W) for _ in range(args.frames)])
-        seq[rng.integers(0, len(seq), 3)] = 0  # a few empty frames, as in real data
-        batched = rate(lambda: preprocess_sequence(seq), len(seq), args.seconds)
-        single = rate(lambda: [preprocess_frame(f) for f in seq], len(seq), args.seconds)
-        print(f"{H}x{W}, {len(seq)} frames/sequence: preprocess_sequence {batched:8.0f} frames/s, "
-              f"preprocess_frame {single:8.0f} frames/s")
+    cv2.setNumThreads(1)
+    walk = render_walk(make_subject(0, "001"), "nm-01", "090", 0, n_frames=args.frames)
+    warnings.simplefilter("ignore")  # a short smoke-test walk may keep < 5 frames
+    for name, frames in [("person window", walk.frames), ("CASIA-B field", field_frames(walk))]:
+        opencv = rate(lambda: preprocess_sequence(frames), len(frames), args.seconds)
+        numpy_ = rate(lambda: preprocess_walk(frames), len(frames), args.seconds)
+        print(f"{name} {frames.shape[1]}x{frames.shape[2]}, {len(frames)} frames: "
+              f"preprocess_sequence (OpenCV) {opencv:8.0f} frames/s, "
+              f"preprocess_walk (SynthGait, numpy) {numpy_:8.0f} frames/s")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ COMMANDS = {
     "pretreat": ("gaitgs_lib.data.pretreat", "main", "raw CASIA-B-style PNGs -> OpenGait .pkl layout"),
     "train": ("gaitgs_lib.training", "main", "train GaitGS (CPU, one GPU, or torchrun)"),
     "evaluate": ("gaitgs_lib.evaluation", "main", "evaluate a checkpoint with a protocol"),
-    "assignments": ("gaitgs_lib.assignments", "main", "build/check the otter-grader assignments"),
+    "assignments": ("gaitgs_lib.course.cli", "main", "build/check the otter-grader assignments"),
 }
 
 

@@ -1,16 +1,25 @@
-"""Pure functions behind the widgets of notebook 07, the temporal span explorer (STYLE.md habit 6).
+"""The logic behind the widgets of notebook 07, the temporal span explorer.
 
-Every widget callback of `notebooks/07_temporal_span_explorer.ipynb` calls one of these and
-draws what it returns, so the logic is covered by `tests/test_explore.py` and the widgets stay
-thin. Frame indices are 0-based; silhouettes are `[s, h, w]` floats in [0, 1].
+Every control group of `notebooks/07_temporal_span_explorer.ipynb` calls these functions and
+draws what they return (`gaitgs_lib.viz.explorer`), so the logic is covered by
+`tests/test_explore.py` and the widgets stay thin: which frames form UTA's units and MCM's
+windows, the range of every slider for a given sequence (`control_limits`, `spans_from`), and
+`SpanExplorer`, which runs the model and caches each result by what it depends on. Frame
+indices are 0-based; silhouettes are `[s, h, w]` floats in [0, 1].
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import Subset
+
+from gaitgs_lib.data.transforms import side_cut
+from gaitgs_lib.evaluation import extract_embeddings, part_distance
 
 __all__ = [
     "unit_groups",
@@ -26,7 +35,21 @@ __all__ = [
     "sequence_index",
     "gallery_indices",
     "span_ranks",
+    "DEFAULT_SPANS",
+    "MIN_SPAN",
+    "MAX_UNIT",
+    "spans_from",
+    "control_limits",
+    "Walker",
+    "SpanCurve",
+    "SpanExplorer",
 ]
+
+# Frames fed for the distance-vs-span curve (then every remaining frame): short spans where the
+# rank changes, about one stride (24 frames at 25 fps) at most; 7 forward passes per curve.
+DEFAULT_SPANS = (3, 6, 9, 12, 18, 24)
+MIN_SPAN = 3  # one unit of UTA: the shortest span both branches can see
+MAX_UNIT = 6  # the explorer's largest unit size (GaitGS uses 3)
 
 
 def unit_groups(num_frames: int, unit: int = 3) -> list[list[int]]:
@@ -101,8 +124,7 @@ def fit_frames(frames, input_hw: tuple[int, int]) -> torch.Tensor:
     x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
     h, w = int(input_hw[0]), int(input_hw[1])
     if x.shape[1] == x.shape[2] and x.shape[2] >= 64 and x.shape[1:] != (h, w):
-        cut = x.shape[2] // 64 * 10
-        x = x[:, :, cut : x.shape[2] - cut]  # [s, H, W - 2 cut]
+        x = side_cut(x)  # [s, H, W - 2 cut]
     if tuple(x.shape[1:]) != (h, w):
         x = F.interpolate(x[:, None], size=(h, w), mode="area")[:, 0]  # [s, h, w]
     return x
@@ -134,8 +156,6 @@ def span_distances(model, probe_frames: torch.Tensor, gallery_embeddings: torch.
     frames `select_span(s, span, start)` are embedded and compared with `part_distance`
     (mean over parts of the per-part distance, docs/protocols.md). Returns float `[len(spans), m]`.
     """
-    from gaitgs_lib.evaluation import part_distance
-
     gallery = torch.as_tensor(gallery_embeddings)
     if gallery.ndim != 3:
         raise ValueError(f"span_distances: gallery_embeddings must be [m, c, P], got {tuple(gallery.shape)}")
@@ -250,3 +270,186 @@ def span_ranks(distances, correct) -> np.ndarray:
             raise ValueError(f"span_ranks: correct must be an index or a non-empty mask of {d.shape[1]} entries")
     best = np.where(mask, d, np.inf).min(1)  # [spans]
     return (d[:, ~mask] < best[:, None]).sum(1) + 1
+
+
+# ------------------------------------------------------------------------------------------
+# The sliders' ranges: every slider is bounded by the sequence it shows, nothing is clamped.
+# ------------------------------------------------------------------------------------------
+def spans_from(num_frames: int, start: int, spans: Sequence[int] = DEFAULT_SPANS) -> list[int]:
+    """The spans fed from frame `start`: those of `spans` that fit, then every remaining frame.
+
+    `spans_from(41, 0) == [3, 6, 9, 12, 18, 24, 41]`, `spans_from(41, 30) == [3, 6, 9, 11]`:
+    each window `start ... start + span - 1` lies inside the sequence, so no window is moved.
+    """
+    num_frames, start = int(num_frames), int(start)
+    if not 0 <= start < num_frames:
+        raise ValueError(f"spans_from: start={start} is outside the sequence [0, {num_frames - 1}]")
+    rest = num_frames - start
+    return [int(s) for s in sorted(set(spans)) if 1 <= s < rest] + [rest]
+
+
+def control_limits(num_frames: int, span: int | None = None) -> dict[str, tuple[int, int]]:
+    """`(min, max)` of every slider of the explorer for a sequence of `num_frames` frames.
+
+    `span`: frames fed from the first frame, `MIN_SPAN ... num_frames`; `t`: a frame of the
+    current `span` (default: all frames), `0 ... span - 1`; `unit`: `1 ... min(MAX_UNIT, span)`;
+    `start`: the first frame of the distance curve, `0 ... num_frames - MIN_SPAN`, so that at
+    least one span of `MIN_SPAN` frames fits after it. A sequence shorter than `MIN_SPAN`
+    gets the ranges its frames allow.
+    """
+    n = int(num_frames)
+    if n < 1:
+        raise ValueError(f"control_limits: the sequence has no frames (num_frames={num_frames})")
+    span = n if span is None else max(1, min(int(span), n))
+    return {
+        "span": (min(MIN_SPAN, n), n),
+        "t": (0, span - 1),
+        "unit": (1, min(MAX_UNIT, span)),
+        "start": (0, max(0, n - MIN_SPAN)),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# SpanExplorer: the model's side of the explorer, each result cached by what it depends on.
+# ------------------------------------------------------------------------------------------
+class Walker(NamedTuple):
+    """One probe sequence: who walks, seen from which view, in which condition (e.g. nm-05)."""
+
+    subject: str
+    view: str
+    condition: str
+
+
+@dataclass(frozen=True)
+class SpanCurve:
+    """Distances of one probe to the gallery at its view as more and more frames are fed.
+
+    `spans[i]` frames from `start` give `distances[i]` (`[len(spans), m]`) to the gallery
+    sequences of subjects `sids` (`[m]`); `ranks[i]` is the rank of the probe's own subject
+    (None when the subject is not in the gallery).
+    """
+
+    start: int
+    spans: list[int]
+    distances: np.ndarray
+    sids: list[str]
+    ranks: list[int] | None
+
+
+class _LRU:
+    """A small least-recently-used cache: `get(key, compute)` computes each key once."""
+
+    def __init__(self, size: int):
+        self.size, self.data = int(size), OrderedDict()
+
+    def get(self, key, compute: Callable[[], object]):
+        if key in self.data:
+            self.data.move_to_end(key)
+            return self.data[key]
+        value = compute()
+        self.data[key] = value
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+        return value
+
+
+class SpanExplorer:
+    """What notebook 07's figures show, computed once and cached by what each depends on.
+
+    - `frames(w)`, `signal(w)`: per walker `w = Walker(subject, view, condition)`;
+    - `window(w, begin, end)`: ONE forward pass of frames `begin ... end - 1`, kept as the
+      embedding `[1, c, P]` and the last layer's class-token attention of both branches
+      (`{"fine": [p, heads, s], "coarse": [p, heads, s // 3]}`);
+    - `attention(w, span, branch)`: read from `window(w, 0, span)`;
+    - `gallery(view)`: the gallery's embeddings at one view (every frame fed);
+    - `span_curve(w, start)`: the distance-vs-span curve, from cached windows and gallery.
+
+    So a slider move recomputes only what it changes, and going back to a value costs
+    nothing. `forward_passes` counts the model calls (the tests read it). `dataset[i]` must
+    return `(frames [s, h, w], info)` at the model's input size, `dataset.infos[i]` having
+    `.sid/.type/.view` (a `GaitDataset` does).
+    """
+
+    def __init__(self, model, dataset, gallery_types: Sequence[str] = ("nm-01",),
+                 spans: Sequence[int] = DEFAULT_SPANS, cache_size: int = 512, metric: str = "euclidean"):
+        self.model, self.dataset = model, dataset
+        self.gallery_types, self.spans, self.metric = tuple(gallery_types), tuple(spans), metric
+        self.forward_passes = 0
+        self._walkers = _LRU(max(4, cache_size // 8))  # walker -> (frames, signal)
+        self._windows = _LRU(cache_size)  # (walker, begin, end) -> embedding + attention
+        self._galleries = _LRU(16)  # view -> (embeddings, sids)
+        self._curves = _LRU(cache_size)  # (walker, start) -> SpanCurve
+
+    def _walker(self, walker: Walker):
+        walker = Walker(*walker)
+
+        def load():
+            index = sequence_index(self.dataset.infos, walker.subject, walker.condition, walker.view)
+            frames = self.dataset[index][0]  # [s, h, w]
+            return frames, stride_signal(frames)
+
+        return self._walkers.get(walker, load)
+
+    def frames(self, walker: Walker) -> torch.Tensor:
+        """The walker's frames `[s, h, w]` (every frame, at the model's input size)."""
+        return self._walker(walker)[0]
+
+    def num_frames(self, walker: Walker) -> int:
+        return int(self.frames(walker).shape[0])
+
+    def signal(self, walker: Walker) -> torch.Tensor:
+        """`stride_signal` of the walker's frames, `[s]` (feet distance in pixels)."""
+        return self._walker(walker)[1]
+
+    def window(self, walker: Walker, begin: int, end: int) -> dict:
+        """Embedding and last-layer class-token attention of frames `begin ... end - 1` (one forward pass)."""
+        walker, begin, end = Walker(*walker), int(begin), int(end)
+        n = self.num_frames(walker)
+        if not 0 <= begin < end <= n:
+            raise ValueError(f"window: frames [{begin}, {end}) are not inside the sequence of {n} frames")
+
+        def run():
+            self.forward_passes += 1
+            out = embed_sequence(self.model, self.frames(walker)[begin:end], return_intermediates=True)
+            inter = out["intermediates"]
+            attention = {branch: class_token_attention(inter[keys[-1]])[0].float().cpu()  # [p, heads, tokens]
+                         for branch in ("fine", "coarse") if (keys := attention_keys(inter, branch))}
+            return {"embedding": out["embeddings"].float().cpu(), "attention": attention}
+
+        return self._windows.get((walker, begin, end), run)
+
+    def attention(self, walker: Walker, span: int, branch: str = "fine") -> torch.Tensor:
+        """Class token -> tokens (frames or units) of the last layer, mean over heads: `[p, tokens]`."""
+        span = min(int(span), self.num_frames(walker))
+        att = self.window(walker, 0, span)["attention"]
+        if branch not in att:
+            raise ValueError(f"attention: the model has no {branch!r} branch with a transformer "
+                             f"(it has {sorted(att)})")
+        return att[branch].mean(1)  # [p, tokens]
+
+    def gallery(self, view: str):
+        """`(embeddings [m, c, P], sids [m])` of the gallery sequences at `view`, ordered by subject."""
+
+        def extract():
+            idx = gallery_indices(self.dataset.infos, view, types=self.gallery_types)
+            g = extract_embeddings(self.model, Subset(self.dataset, idx), progress=False)
+            self.forward_passes += len(idx)
+            return g["embeddings"].float(), list(g["sids"])
+
+        return self._galleries.get(view, extract)
+
+    def span_curve(self, walker: Walker, start: int = 0) -> SpanCurve:
+        """Distance of the walker's frames `start ... start + span - 1` to the gallery, for `spans_from(...)`."""
+        walker, start = Walker(*walker), int(start)
+
+        def compute():
+            spans = spans_from(self.num_frames(walker), start, self.spans)
+            gallery, sids = self.gallery(walker.view)
+            rows = [part_distance(self.window(walker, start, start + s)["embedding"], gallery,
+                                  metric=self.metric)[0] for s in spans]  # [m] each
+            d = torch.stack(rows).numpy()  # [len(spans), m]
+            same = np.array([s == walker.subject for s in sids])
+            ranks = span_ranks(d, same).tolist() if same.any() else None
+            return SpanCurve(start, spans, d, sids, ranks)
+
+        return self._curves.get((walker, start), compute)

@@ -1,6 +1,9 @@
 """Atomic file writes: a reader (or a crash) never sees half a checkpoint, result or sequence."""
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,11 +34,53 @@ def atomic_open(path, mode: str = "wb"):
 
 
 def read_torch_file(path, what: str = "checkpoint"):
-    """`torch.load` a file onto the CPU (tensors only), with errors that name `what` and the file."""
+    """`torch.load` a file onto the CPU (tensors and plain containers only), with one-line errors.
+
+    Every failure names `what` and the file and says what is wrong with it: missing
+    (FileNotFoundError), a folder, empty, a text file, a truncated archive, or a pickle that
+    holds other Python objects (ValueError). Loading stays `weights_only`: a checkpoint never
+    runs code, and the message never suggests turning that off.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{what} not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"cannot read {what} {path}: it is a folder, not a file")
+    problem = _not_a_torch_file(path)
+    if problem:
+        raise ValueError(f"cannot read {what} {path}: {problem}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"cannot read {what} {path}: {err}") from err
+        with warnings.catch_warnings():  # torch warns about pickle protocols before failing; the error says it all
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types; each becomes one line naming the file
+        raise ValueError(f"cannot read {what} {path}: {_explain_load_error(err)}") from None
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """Why `path` cannot be a torch.save file (from its first bytes), or None."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if not head:
+        return "the file is empty (0 bytes): an interrupted copy or download? Use a complete copy"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):  # torch's zip format / legacy pickle
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"not a PyTorch checkpoint (unknown format, first bytes {head[:8]!r})"
+    first = text.strip().splitlines()[0][:60] if text.strip() else ""
+    return f"it is a text file, not a PyTorch checkpoint (it starts with {first!r})"
+
+
+def _explain_load_error(err: Exception) -> str:
+    message = " ".join(str(err).split())
+    if isinstance(err, RuntimeError) and ("zip archive" in message or "central directory" in message):
+        return "the file is truncated or corrupt (an incomplete PyTorch archive): use a complete copy"
+    if isinstance(err, (EOFError, pickle.UnpicklingError)) and "Weights only load failed" not in message:
+        return "the file is truncated or corrupt (the pickle ends early or is damaged): use a complete copy"
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
+    if found:
+        return (f"it holds Python objects other than tensors ({found.group(1)}), which are not loaded for "
+                f"safety: save only tensors, numbers and plain containers (e.g. a state_dict)")
+    return f"not a PyTorch checkpoint that can be loaded safely ({type(err).__name__})"

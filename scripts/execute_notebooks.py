@@ -1,42 +1,82 @@
-"""Execute notebooks in place as a clean restart-and-run-all, the way they are committed.
+"""Execute notebooks as a clean restart-and-run-all, the way they are committed.
 
-    python scripts/execute_notebooks.py notebooks/03_span_msfe.ipynb [...]
+    python scripts/execute_notebooks.py notebooks/03_span_msfe.ipynb [...]          # in place
+    python scripts/execute_notebooks.py --out runs/executed notebooks/[0-9]*.ipynb   # copies
 
 Runs each notebook top to bottom in a fresh kernel with its folder as working directory
 (quick mode unless GAITGS_QUICK is set otherwise), numbers the cells 1, 2, 3, …, and drops
-saved widget state so the file carries no machine-specific output. Prints the run time.
+saved widget state so the file carries no machine-specific output. The kernel talks to this
+process over local IPC sockets in a private temporary folder, not TCP: nothing listens on a
+network port, so ipykernel has no reason to warn about unencrypted TCP. A failing notebook
+does not stop the others; the end prints one line per notebook (name, seconds, ok/failed)
+and the exit status is 1 if any failed.
 """
+from __future__ import annotations
+
+import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 
-def execute(path: Path, timeout: int = 1800) -> float:
+def execute(path: Path, out: Path | None = None, timeout: int = 1800) -> float:
+    """Execute `path` and write it to `out` (default: in place); returns the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
-    elapsed = time.perf_counter() - start
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
-    return elapsed
+    with tempfile.TemporaryDirectory(prefix="gaitgs-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(nb, km=km, timeout=timeout, store_widget_state=False,
+                                resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute()
+        finally:
+            if km.has_kernel:  # a kernel manager we made is ours to stop (else the kernel warns at exit)
+                km.shutdown_kernel(now=True)
+            nb.metadata.pop("widgets", None)
+            for cell in nb.cells:
+                cell.metadata.pop("execution", None)
+            target = out or path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+    return time.perf_counter() - start
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, CellExecutionError):
+        return f"{error.ename}: {error.evalue}".splitlines()[0][:120]
+    return f"{type(error).__name__}: {error}".splitlines()[0][:120]
 
 
 def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description="Execute notebooks top to bottom in a fresh kernel each.")
+    p.add_argument("notebooks", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, help="write executed copies into this folder (default: in place)")
+    args = p.parse_args(argv)
     os.environ.setdefault("GAITGS_QUICK", "1")
-    for name in argv:
-        seconds = execute(Path(name))
-        print(f"{name}: {seconds:.0f} s (GAITGS_QUICK={os.environ['GAITGS_QUICK']})")
-    return 0
+    rows = []
+    for i, path in enumerate(args.notebooks, 1):
+        print(f"[gaitgs] executing {path} ({i}/{len(args.notebooks)}, GAITGS_QUICK={os.environ['GAITGS_QUICK']})",
+              flush=True)
+        start = time.perf_counter()
+        try:
+            execute(path, args.out / path.name if args.out else None)
+            rows.append((path.stem, time.perf_counter() - start, "ok"))
+        except Exception as e:  # any failure of one notebook is reported, the others still run
+            rows.append((path.stem, time.perf_counter() - start, f"failed ({_why(e)})"))
+    width = max(len(name) for name, _, _ in rows)
+    print("\n[gaitgs] summary")
+    for name, seconds, status in rows:
+        print(f"  {name:<{width}}  {seconds:6.0f} s  {status}")
+    failed = sum(not status.startswith("ok") for _, _, status in rows)
+    print(f"[gaitgs] {len(rows) - failed} ok, {failed} failed" + (f"; executed copies in {args.out}/" if args.out else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -80,6 +80,47 @@ def browser(tmp_path):
 
 
 # --------------------------------------------------------------------------------------
+# Small datasets in the OpenGait layout for the trainer's tests (training, DDP, faults,
+# the benchmarks' smoke tests).
+# --------------------------------------------------------------------------------------
+CASIA_TYPES = ("nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-01", "bg-02", "cl-01", "cl-02")
+
+
+def write_fake_dataset(root, subjects=6, train=4, types=CASIA_TYPES, views=("000", "090", "180"), seed=0):
+    """Random blobs, 8-15 frames of 64x64 uint8 per sequence, plus partition.json."""
+    import json
+
+    import numpy as np
+
+    from gaitgs_lib.data.io import write_sequence
+
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    sids = [f"{i:03d}" for i in range(1, subjects + 1)]
+    for sid in sids:
+        for typ in types:
+            for view in views:
+                frames = (rng.random((int(rng.integers(8, 16)), 64, 64)) < 0.3).astype(np.uint8) * 255
+                write_sequence(root / sid / typ / view / f"{view}.pkl", frames)
+    (root / "partition.json").write_text(json.dumps({"TRAIN_SET": sids[:train], "TEST_SET": sids[train:]}))
+    return root
+
+
+@pytest.fixture(scope="session")
+def make_fake_dataset():
+    """`make_fake_dataset(root, subjects=6, train=4, types=..., views=..., seed=0) -> root`."""
+    return write_fake_dataset
+
+
+@pytest.fixture(scope="session")
+def synthgait_test_root(tmp_path_factory):
+    """SynthGait's `test` preset (4 subjects: 2 train, 2 test; ~5 s to generate), read-only for tests."""
+    from gaitgs_lib.synthgait import generate
+
+    return generate("test", tmp_path_factory.mktemp("synthgait") / "synthgait-test", progress=False, workers=1)
+
+
+# --------------------------------------------------------------------------------------
 # Tests marked `@pytest.mark.cuda` need a CUDA GPU (benchmarks/device_check.sh runs them
 # on one); elsewhere they are skipped with the reason.
 # --------------------------------------------------------------------------------------

@@ -1,12 +1,19 @@
 """The otter-grader assignments: every master builds, its solutions pass the generated tests
-(hidden ones included) and its unfilled student version fails every question (STYLE habit 9)."""
+(hidden ones included), a submission answering only the first question gets exactly that
+question's marks, and the unfilled student version gets zero (STYLE habit 9)."""
 import json
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
-from gaitgs_lib import assignments as A
+from gaitgs_lib import course as A
+from gaitgs_lib.course.autograder import AutograderEnvironment
+from gaitgs_lib.course.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Third-party noise while otter and nbconvert run (not ours to fix).
 pytestmark = [
@@ -14,18 +21,19 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.drop"),
 ]
 
-MASTERS = A.find_masters()
+MASTERS = A.find_masters(REPO / "assignments")
 NAMES = [m.parent.name for m in MASTERS]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    return {b.name: b for b in A.build(out, MASTERS)}
+    return {b.name: b for b in A.build(MASTERS, out)}
 
 
-def test_the_three_course_assignments_exist():
+def test_the_course_assignments_exist():
     assert {"01_uta", "02_mtb", "03_rank1"} <= set(NAMES)
+    assert len(NAMES) >= 6, NAMES
     for master in MASTERS:
         assert master.stem == master.parent.name, f"{master}: name the master after its folder"
 
@@ -50,6 +58,9 @@ def test_solutions_pass_and_unfilled_student_version_fails(built, name):
     for q in result.student.questions.values():
         assert q.score == 0, f"{name} {q.name}: an unfilled answer earns {q.score} points"
     assert set(result.student.questions) == set(result.solution.questions)
+    first = next(iter(result.solution.questions))
+    assert result.partial_answered == (first,)
+    assert result.partial.score == result.solution.questions[first].possible < result.partial.possible
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -109,18 +120,59 @@ def test_check_reports_a_wrong_solution(tmp_path):
     master = _write_tiny_master(tmp_path / "masters", body="return 2 * x + 1")
     result = A.check_assignment(A.build_assignment(master, tmp_path / "dist"), engine="inprocess")
     assert not result.ok
-    assert result.problems == ["09_tiny q1: the solution gets 0/1 (AssertionError: )"]
+    assert result.problems[0] == "09_tiny q1: the solution gets 0/1 (AssertionError: )"
+    assert "09_tiny: the partial submission gets 0/3, not a partial grade" in result.problems
 
 
-def test_cli_build_then_check_and_rebuild_replaces(tmp_path, capsys):
-    _write_tiny_master(tmp_path / "masters")
-    args = ["--masters", str(tmp_path / "masters"), "--out", str(tmp_path / "dist")]
-    assert A.main(["build", *args]) == 0
-    first = A.BuiltAssignment.from_folder(tmp_path / "masters/09_tiny/09_tiny.ipynb", tmp_path / "dist/09_tiny")
-    assert A.main(["check", *args, "--engine", "inprocess"]) == 0
+def test_check_reports_a_test_that_unanswered_code_passes(tmp_path):
+    """A hidden test that does not look at the answer gives points for nothing: caught by the
+    unfilled student version and by the partial submission (q1 answered, q2 should be 0)."""
+    master = _write_tiny_master(tmp_path / "masters")
+    nb = nbformat.read(str(master), as_version=4)
+    (cell,) = [c for c in nb.cells if c.source.startswith("def test_three")]
+    cell.source = "def test_three(triple):\n    assert True\n\ntest_three(triple)"
+    nbformat.write(nb, str(master))
+    result = A.check_assignment(A.build_assignment(master, tmp_path / "dist"), engine="inprocess")
+    assert "09_tiny q2: the unfilled student version earns 2/2" in result.problems
+    assert ("09_tiny q2: a submission answering only ['q1'] gets 2/2 here (expected 0)" in result.problems)
+
+
+def test_autograder_zip_carries_its_environment(tmp_path):
+    """What `otter grade` and Gradescope install: otter, pinned torch, our wheel, a setup check."""
+    wheel = tmp_path / "gaitgs_lib-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel")
+    env = AutograderEnvironment(package=str(wheel), torch="2.13.0", python_version="3.11")
+    b = A.build_assignment(_write_tiny_master(tmp_path / "masters"), tmp_path / "dist", env)
+    with zipfile.ZipFile(b.autograder_zip) as z:
+        spec = yaml.safe_load(z.read("environment.yml"))
+        requirements = z.read("requirements.txt").decode().splitlines()
+        assert z.read("requirements.d/gaitgs_lib-0.1.0-py3-none-any.whl") == b"not really a wheel"
+        setup = z.read("setup.sh").decode()
+    assert requirements[:5] == ["--extra-index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0",
+                                "--find-links .", "--find-links requirements.d", "gaitgs-lib==0.1.0"]
+    assert "python=3.11" in spec["dependencies"]
+    (pip,) = [d["pip"] for d in spec["dependencies"] if isinstance(d, dict)]
+    assert pip[0].startswith("otter-grader[grading,plugins]==") and pip[1:] == requirements
+    assert setup.rstrip().endswith('gaitgs_lib.__version__)"') and "mamba run -n otter-env python -c" in setup
+    named = AutograderEnvironment(package="gaitgs-lib @ git+https://example.org/gaitgs@v1", torch="2.13.0",
+                                  torch_index=None)
+    assert named.requirements()[:2] == ["torch==2.13.0", "gaitgs-lib @ git+https://example.org/gaitgs@v1"]
+
+
+def test_cli_build_then_check_and_rebuild_replaces(tmp_path, capsys, monkeypatch):
+    """The command works from any folder that holds `assignments/` (not only a source checkout)."""
+    monkeypatch.chdir(tmp_path)
+    _write_tiny_master(tmp_path / "assignments")
+    args = ["--package", "gaitgs-lib==0.1.0", "--torch-index", "none"]  # a requirement: no wheel to build
+    assert main(["build", *args]) == 0
+    dist = tmp_path / "assignments" / "dist"
+    first = A.BuiltAssignment.from_folder(tmp_path / "assignments/09_tiny/09_tiny.ipynb", dist / "09_tiny")
+    assert main(["check", *args, "--engine", "inprocess"]) == 0
     out = capsys.readouterr().out
-    assert "09_tiny      q1              1/1       0/1" in out and out.rstrip().endswith("unfilled question fails")
-    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["09_tiny"], "no temporary folders left"
+    assert "09_tiny        q1              1/1       1/1       0/1" in out
+    assert "09_tiny        q2              2/2       0/2       0/2" in out
+    assert out.rstrip().endswith("unfilled questions zero")
+    assert sorted(p.name for p in dist.iterdir()) == ["09_tiny"], "no temporary folders left"
     assert len(list(first.autograder_zip.parent.glob("*.zip"))) == 1, "a rebuild replaces the old output"
 
 
@@ -143,7 +195,84 @@ def test_errors_name_what_was_expected(tmp_path):
     with pytest.raises(ValueError, match="01_empty: expected exactly one master notebook"):
         A.find_masters(tmp_path)
     with pytest.raises(ValueError, match=r"unknown assignment\(s\) \['99_nope'\]"):
-        A.find_masters(only=["99_nope"])
-    assert A.main(["build", "--masters", str(tmp_path / "missing")]) == 2
+        A.find_masters(REPO / "assignments", only=["99_nope"])
+    assert main(["build", "--root", str(tmp_path / "missing")]) == 2
+    assert main(["build", "--root", str(REPO / "assignments"), "--package", "missing.whl"]) == 2
     with pytest.raises(ValueError, match="unknown engine"):
         A.grade("x.ipynb", "x.zip", engine="docker")
+
+
+# Answers that break an assignment's rule or its definition: each must lose points on that
+# question, so the hidden tests check behaviour and rules, not only shapes.
+WRONG_ANSWERS = {
+    "04_stem q1 calls the library's fold_strips": ("04_stem", "q1", """
+from gaitgs_lib.modeling import stem as _library
+
+def fold_strips(x, k):
+    return _library.fold_strips(x, k)
+
+def unfold_strips(y, k):
+    return _library.unfold_strips(y, k)
+"""),
+    "04_stem q2 calls the library's STEM": ("04_stem", "q2", """
+def stem_forward(x, global_branch, local_branch, strips=8):
+    from gaitgs_lib.modeling.stem import STEM
+    block = STEM(1, 1)
+    block.global_b3d, block.local_b3d = global_branch, local_branch
+    return block(x)
+"""),
+    "05_triplet q1 calls torch.cdist": ("05_triplet", "q1", """
+def part_distances(x, y):
+    return torch.cdist(x, y)
+"""),
+    "05_triplet q1 clamps (NaN gradient at distance 0)": ("05_triplet", "q1", """
+def part_distances(x, y):
+    sq_x, sq_y = (x * x).sum(-1), (y * y).sum(-1)
+    return (sq_x.unsqueeze(2) + sq_y.unsqueeze(1) - 2 * x @ y.transpose(1, 2)).clamp(min=0).sqrt()
+"""),
+    "05_triplet q2 leaves out anchor = positive": ("05_triplet", "q2", """
+def triplet_loss_loop(embeddings, labels, margin):
+    x = embeddings.permute(2, 0, 1)
+    d = part_distances(x, x)
+    n, parts = len(labels), []
+    for k in range(x.shape[0]):
+        terms = [torch.relu(d[k, a, p] - d[k, a, q] + margin) for a in range(n) for p in range(n)
+                 for q in range(n) if p != a and labels[p] == labels[a] and labels[q] != labels[a]]
+        active = sum(int(t > 0) for t in terms)
+        parts.append(sum(terms) / active if active else embeddings.new_zeros(()))
+    return torch.stack(parts).mean()
+"""),
+    "05_triplet q3 calls the loop": ("05_triplet", "q3", """
+def triplet_loss(embeddings, labels, margin):
+    return triplet_loss_loop(embeddings, labels, margin)
+"""),
+    "06_pieg q1 calls the library's GeM": ("06_pieg", "q1", """
+def gem(x, p, eps=1e-6):
+    from gaitgs_lib.modeling.pieg import GeM
+    return GeM(float(torch.as_tensor(p).detach()), eps)(x)
+"""),
+    "06_pieg q2 calls the library's PIEG": ("06_pieg", "q2", """
+def view_logits(s_f, s_c, weight, p):
+    from gaitgs_lib.modeling.pieg import PIEG
+    block = PIEG(s_f.shape[1], weight.shape[0], branches=1 if s_c is None else 2)
+    with torch.no_grad():
+        block.view_cls.weight.copy_(weight)
+        block.gem.p.fill_(float(p))
+    return block(s_f, s_c)[0]
+"""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_ANSWERS))
+def test_hidden_tests_catch_a_wrong_answer(built, case, tmp_path):
+    from gaitgs_lib.course.check import answer_cells
+
+    name, question, source = WRONG_ANSWERS[case]
+    b = built[name]
+    nb = nbformat.read(str(b.solution), as_version=4)
+    (cell, *_) = answer_cells(nb)[question]
+    nb.cells[cell].source = source.strip()
+    notebook = tmp_path / b.solution.name
+    nbformat.write(nb, str(notebook))
+    graded = A.grade(notebook, b.autograder_zip, engine="inprocess").questions[question]
+    assert graded.score < graded.possible, f"{case}: still full marks ({graded.score}/{graded.possible})"

@@ -1,5 +1,7 @@
 """data/dataset.py: partition files, indexing the OpenGait layout, side cut, resize, cache, errors."""
 import json
+import logging
+import pickle
 
 import numpy as np
 import pytest
@@ -140,8 +142,9 @@ def test_partition_naming_absent_subjects_warns(tmp_path):
 
 def test_empty_split_and_missing_partition(tmp_path):
     root = _make(tmp_path, partition=False)
-    with pytest.raises(ValueError, match="split 'train' needs a partition"):
+    with pytest.raises(ValueError, match="split 'train' needs a partition") as err:
         GaitDataset(root)
+    assert f"python -m gaitgs_lib pretreat --partition casia-b {root}" in str(err.value)
     assert len(GaitDataset(root, split="all")) == 16
     (root / "partition.json").write_text(json.dumps({"TRAIN_SET": ["001"], "TEST_SET": ["077"]}))
     with pytest.warns(UserWarning, match="077"), pytest.raises(ValueError, match="split 'test' .* holds no sequence"):
@@ -169,3 +172,42 @@ def test_several_pkl_files_in_one_folder(tmp_path):
     with pytest.raises(ValueError, match="expected one sequence per folder, named 000.pkl"):
         write_sequence(folder / "other.pkl", np.zeros((2, 64, 64), np.uint8))
         GaitDataset(root)
+
+
+# ---------------------------------------------------------------- leakage and sizes
+def test_a_subject_in_both_sets_is_refused_wherever_a_partition_is_loaded(tmp_path):
+    root = _make(tmp_path, partition=False)
+    leaky = {"TRAIN_SET": ["001", "002", "003"], "TEST_SET": ["003", "004", "002"]}
+    (root / "partition.json").write_text(json.dumps(leaky))
+    for load in (lambda: load_partition(root / "partition.json"), lambda: GaitDataset(root),
+                 lambda: GaitDataset(root, split="test"), lambda: GaitDataset(root, partition=leaky),
+                 lambda: GaitDataset(root, partition={"train": ["001"], "test": ["001"]})):
+        with pytest.raises(ValueError, match=r"subject\(s\) .* in both .* \(leakage\)") as err:
+            load()
+        assert "002, 003" in str(err.value) or "001" in str(err.value)
+
+
+def test_frames_that_are_not_opengaits_are_an_error_not_a_resize(tmp_path):
+    root = _make(tmp_path)
+    odd = root / "001" / "nm-01" / "000" / "000.pkl"
+    odd.write_bytes(pickle.dumps(np.full((5, 100, 37), 255, np.uint8)))
+    for ds in (GaitDataset(root), GaitDataset(root, size=(32, 22))):
+        with pytest.raises(ValueError, match=r"frames are 100x37; expected OpenGait's square frames") as err:
+            ds[ds.infos.index(next(i for i in ds.infos if i.path == str(odd)))]
+        assert str(odd) in str(err.value)
+
+
+def test_only_exact_block_averages_and_they_are_logged_once(tmp_path, caplog):
+    root = _make(tmp_path, size=128)
+    with caplog.at_level(logging.INFO, logger="gaitgs_lib.data.dataset"):
+        ds = GaitDataset(root, size=(32, 22))
+        assert ds[0][0].shape[1:] == (32, 22) and ds[1][0].shape[1:] == (32, 22)   # 128x88 -> 4x4 averages
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{root}: frames 128x88 are averaged 4x4 to the model input 32x22"]
+    for size in [(30, 22), (64, 64), (256, 176)]:                                     # stretch, aspect, upscale
+        with pytest.raises(ValueError, match=rf"frames are 128x88 after the side cut, which is not an exact "
+                                             rf"k x k downscale of the model input {size[0]}x{size[1]}"):
+            GaitDataset(root, size=size)[0]
+    stored_cut = tmp_path / "cut"                                                       # already 64x44 on disk
+    write_sequence(stored_cut / "001" / "nm-01" / "000" / "000.pkl", np.zeros((3, 64, 44), np.uint8))
+    assert GaitDataset(stored_cut, split="all", size=(32, 22))[0][0].shape == (3, 32, 22)

@@ -1,4 +1,5 @@
 """data/io.py: OpenGait .pkl sequences, round trip and the errors that name the file."""
+import io
 import os
 import pickle
 
@@ -21,21 +22,48 @@ def test_round_trip_creates_folders(tmp_path):
     assert sorted(os.listdir(path.parent)) == ["090.pkl"]  # no temp file left behind
 
 
-def test_written_file_is_a_plain_pickle_as_opengait_writes(tmp_path):
-    arr = _seq()
+def _globals(raw: bytes) -> set:
+    """(module, name) of every class or function a pickle makes its reader import."""
+    seen = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module, name):
+            seen.add((module, name))
+            return super().find_class(module, name)
+
+    Recorder(io.BytesIO(raw)).load()
+    return seen
+
+
+def test_written_file_is_a_plain_numpy_pickle(tmp_path):
+    arr = np.asfortranarray(_seq(3, 7, 6))[:, ::-1, :]          # not C-contiguous on purpose
     path = write_sequence(tmp_path / "a.pkl", arr)
     raw = path.read_bytes()
-    assert raw == pickle.dumps(arr, protocol=4)
-    with open(path, "rb") as f:  # what OpenGait's loader does
-        np.testing.assert_array_equal(pickle.load(f), arr)
+    assert raw[:2] == b"\x80\x04" and raw[-1:] == b"."          # protocol 4, one complete pickle
+    # only numpy is needed to read it: no class of ours is referenced
+    assert {module.split(".")[0] for module, _ in _globals(raw)} == {"numpy"}
+    assert ("numpy", "ndarray") in _globals(raw) and ("numpy", "dtype") in _globals(raw)
+    with open(path, "rb") as f:                                  # what OpenGait's loader does
+        back = pickle.load(f)
+        assert f.read() == b""                                   # nothing after the array
+    assert type(back) is np.ndarray and back.dtype == np.uint8 and back.shape == (3, 7, 6)
+    assert back.flags.c_contiguous
+    np.testing.assert_array_equal(back, arr)
+    assert back[1, 0, 2] == arr[1, 0, 2] == _seq(3, 7, 6)[1, 6, 2]
 
 
-def test_reads_a_file_written_by_plain_pickle_dump(tmp_path):
-    arr = _seq(2, 64, 64)
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_reads_opengaits_files(tmp_path, protocol):
+    # OpenGait's pretreatment stacks the kept frames with np.asarray and pickle.dump()s the array
+    frames = [np.full((64, 64), 255 * (i % 2), np.uint8) for i in range(6)]
+    frames[2][10:20, 5:9] = 128
     path = tmp_path / "x.pkl"
     with open(path, "wb") as f:
-        pickle.dump(arr, f)
-    np.testing.assert_array_equal(read_sequence(path), arr)
+        pickle.dump(np.asarray(frames), f, protocol=protocol)
+    back = read_sequence(path)
+    assert back.shape == (6, 64, 64) and back.dtype == np.uint8
+    np.testing.assert_array_equal(back, np.stack(frames))
+    assert back[2, 15, 6] == 128 and back[1].min() == 255 and back[0].max() == 0
 
 
 def test_write_replaces_existing_file(tmp_path):

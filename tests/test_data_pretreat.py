@@ -1,10 +1,12 @@
-"""data/pretreat.py: the five per-frame steps of docs/protocols.md, the batched sequence path, the raw-tree CLI."""
+"""data/pretreat.py: the five per-frame steps of docs/protocols.md (OpenGait's, with OpenCV), a sequence, the raw-tree CLI."""
+import json
+import sys
 import warnings
 
+import cv2
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from gaitgs_lib.data.io import read_sequence
 from gaitgs_lib.data.pretreat import (
@@ -39,28 +41,72 @@ def _blobby(rng, H=100, W=70):
     return img
 
 
-# ---------------------------------------------------------------- resize kernel
-def test_cubic_resize_matches_torch_bicubic():
-    rng = np.random.default_rng(0)
-    for (H, W, oh, ow) in [(90, 70, 64, 49), (40, 30, 64, 48), (200, 150, 64, 37), (7, 9, 64, 100)]:
-        img = ((rng.random((H, W)) > 0.5) * 255).astype(np.uint8)
-        ours = cubic_resize(img, oh, ow)
-        ref = F.interpolate(torch.tensor(img, dtype=torch.float64)[None, None], size=(oh, ow),
-                            mode="bicubic", align_corners=False)[0, 0].numpy()
-        np.testing.assert_allclose(ours, ref, atol=1e-3)
+# ---------------------------------------------------------------- against OpenCV, as OpenGait calls it
+def _opengait_frame(img, size=64):
+    """OpenGait's per-frame loop (datasets/pretreatment.py) transcribed step by step, with cv2.resize."""
+    if img.sum() <= 10000:
+        return None
+    nonzero_rows = img.sum(axis=1) != 0
+    top, bottom = nonzero_rows.argmax(), nonzero_rows.cumsum().argmax()
+    img = img[top: bottom + 1, :]
+    img = cv2.resize(img, (int(size * (img.shape[1] / img.shape[0])), size), interpolation=cv2.INTER_CUBIC)
+    total, centre = img.sum(), None
+    for idx, csum in enumerate(img.sum(axis=0).cumsum()):
+        if csum > total / 2:
+            centre = idx
+            break
+    if not centre:
+        return None
+    half = size // 2
+    left, right = centre - half, centre + half
+    if left <= 0 or right >= img.shape[1]:
+        left, right = left + half, right + half
+        pad = np.zeros((img.shape[0], half))
+        img = np.concatenate([pad, img, pad], axis=1)
+    return img[:, left:right].astype("uint8")
 
 
-def test_cubic_resize_matches_opencv_inter_cubic_on_a_fixed_case():
-    # cv2.resize(img, (7, 9), interpolation=cv2.INTER_CUBIC), OpenCV 4.14, computed once
+@pytest.mark.parametrize("size", [64, 128])
+def test_frames_are_opengaits_bytes(size):
+    rng = np.random.default_rng(11)
+    frames = [_blobby(rng, 100, 70) for _ in range(30)] + [_blobby(rng, 240, 320) for _ in range(30)]
+    frames += [_rect(), _rect(cols=(0, 10)), _rect(cols=(60, 70)), _rect(cols=(0, 1)), np.zeros((100, 70), np.uint8)]
+    kept = 0
+    for img in frames:
+        ours, ref = preprocess_frame(img, size), _opengait_frame(img, size)
+        assert (ours is None) == (ref is None)
+        if ref is not None:
+            kept += 1
+            assert ours.dtype == np.uint8 and ours.shape == (size, size)
+            np.testing.assert_array_equal(ours, ref)
+    assert preprocess_frame(frames[-1], size) is None     # blank (at 64 the column-0 bar too; at 128 the
+    assert kept >= len(frames) - 2                        # resize spreads it over two columns)
+
+
+def test_cubic_resize_is_opencv_inter_cubic_on_a_fixed_case():
+    # cv2.resize(img, (7, 9), interpolation=cv2.INTER_CUBIC), OpenCV 4.14, computed once; OpenCV 5 agrees
     img = np.array([[241, 160, 175, 229, 148], [198, 213, 57, 14, 76], [72, 223, 233, 1, 127],
                     [210, 33, 204, 30, 119], [209, 77, 87, 71, 184], [65, 253, 113, 122, 129]], np.uint8)
     opencv = np.array([[252, 190, 151, 185, 243, 215, 147], [235, 214, 157, 100, 115, 119, 106],
                        [170, 218, 192, 73, 0, 20, 84], [65, 174, 255, 208, 38, 26, 129],
                        [130, 114, 167, 246, 66, 32, 130], [240, 88, 47, 184, 73, 60, 136],
                        [238, 119, 48, 101, 61, 107, 189], [134, 164, 151, 89, 87, 128, 167],
-                       [36, 194, 251, 115, 117, 127, 124]])
-    ours = np.clip(np.floor(cubic_resize(img, 9, 7) + 0.5), 0, 255)
-    assert np.abs(ours - opencv).max() <= 1
+                       [36, 194, 251, 115, 117, 127, 124]], np.uint8)
+    ours = cubic_resize(img, 9, 7)
+    assert ours.dtype == np.uint8
+    np.testing.assert_array_equal(ours, opencv)
+
+
+def test_without_opencv_pretreat_says_how_to_install(tmp_path, monkeypatch, capsys):
+    raw = tmp_path / "raw"
+    _raw_tree(raw)
+    monkeypatch.setitem(sys.modules, "cv2", None)         # `import cv2` now raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "gaitgs-lib\[real-data\]"'):
+        preprocess_frame(_rect())
+    assert main([str(raw), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs OpenCV" in err and "opencv-python-headless" in err
+    assert not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------- one frame
@@ -245,3 +291,52 @@ def test_pretreat_cli_and_missing_root(tmp_path, capsys):
         pretreat(tmp_path / "nowhere", out)
     assert main([str(tmp_path / "nowhere"), str(out)]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_pretreat_writing_nothing_is_an_error(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    for i in range(3):  # only blank frames: every sequence is skipped
+        _write_png(raw / "001" / "nm-01" / "000" / f"{i:03d}.png", np.zeros((100, 70), np.uint8))
+    assert main([str(raw), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]            # after the progress bar
+    assert err.startswith("error: pretreat wrote nothing: all 1 sequence folder(s) were skipped (no frames left")
+    # pointed one level too high: <RAW>/<dataset>/<sid>/<type>/<view>/*.png
+    _raw_tree(tmp_path / "top" / "CASIA-B")
+    assert main([str(tmp_path / "top"), str(tmp_path / "out2")]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "no PNG frames" in err and f"is {tmp_path / 'top'} one level above" in err
+    # a second run over a finished output writes nothing new, and that is fine
+    _raw_tree(tmp_path / "raw2")
+    assert main([str(tmp_path / "raw2"), str(tmp_path / "out3")]) == 0
+    assert main([str(tmp_path / "raw2"), str(tmp_path / "out3")]) == 0
+    assert "0 sequence(s) written, 5 already present" in capsys.readouterr().out
+
+
+def test_pretreat_output_that_is_a_file(tmp_path, capsys):
+    _raw_tree(tmp_path / "raw")
+    (tmp_path / "out").write_text("x")
+    assert main([str(tmp_path / "raw"), str(tmp_path / "out")]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_pretreat_writes_the_partition(tmp_path, capsys):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    _raw_tree(raw)
+    assert main([str(raw), str(out)]) == 0
+    assert "has no partition.json yet; add --partition casia-b" in capsys.readouterr().out
+    assert main(["--partition", "casia-b", str(out)]) == 0             # only the partition, data exists
+    part = json.loads((out / "partition.json").read_text())
+    assert part["TRAIN_SET"][:5] == ["001", "002", "003", "004", "006"] and len(part["TRAIN_SET"]) == 73
+    assert part["TEST_SET"][0] == "075" and part["TEST_SET"][-1] == "124" and len(part["TEST_SET"]) == 50
+    assert main(["--partition", "casia-b", str(out)]) == 0             # the same file again: fine
+    assert main(["--partition", "ou-mvlp", str(out)]) == 1             # none of 001, 002 is an OU-MVLP id
+    assert "none of its subject folders (001, 002) is a subject of the ou-mvlp partition" in capsys.readouterr().err
+    (out / "partition.json").write_text(json.dumps({"TRAIN_SET": ["001"], "TEST_SET": ["002"]}))
+    assert main(["--partition", "casia-b", str(out)]) == 1             # a different file is kept...
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["--partition", "casia-b", "--overwrite", str(out)]) == 0  # ...unless asked
+    assert len(json.loads((out / "partition.json").read_text())["TRAIN_SET"]) == 73
+    assert main([str(raw), str(tmp_path / "both"), "--partition", "casia-b"]) == 0   # convert and write
+    assert (tmp_path / "both" / "partition.json").is_file()
+    with pytest.raises(SystemExit):
+        main([str(out)])                                               # one path needs --partition

@@ -30,7 +30,8 @@ def _worker(rank, port, root, out, results):
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     from gaitgs_lib.losses import TripletLoss
-    from gaitgs_lib.training import _GatherWithGrad, train
+    from gaitgs_lib.training import train
+    from gaitgs_lib.training.distributed import GatherWithGrad
 
     # 1. the gathered triplet loss gives each rank exactly the full-batch gradient
     torch.manual_seed(0)
@@ -40,7 +41,7 @@ def _worker(rank, port, root, out, results):
     ref.load_state_dict(lin.state_dict())
     net = DDP(lin)
     y_all = torch.cat([y[0::2], y[1::2]])  # gathered order: rank 0's slice, then rank 1's
-    loss, _ = TripletLoss(0.5)(_GatherWithGrad.apply(net(x[rank::2]).view(4, 3, 2)), y_all)
+    loss, _ = TripletLoss(0.5)(GatherWithGrad.apply(net(x[rank::2]).view(4, 3, 2)), y_all)
     loss.backward()
     full, _ = TripletLoss(0.5)(ref(torch.cat([x[0::2], x[1::2]])).view(8, 3, 2), y_all)
     full.backward()
@@ -56,9 +57,7 @@ def _worker(rank, port, root, out, results):
 
 
 @pytest.fixture(scope="module")
-def fake_root(tmp_path_factory):
-    from test_training import make_fake_dataset
-
+def fake_root(tmp_path_factory, make_fake_dataset):
     return make_fake_dataset(tmp_path_factory.mktemp("ddp"), types=("nm-01", "nm-02", "bg-01"))
 
 

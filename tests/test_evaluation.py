@@ -1,19 +1,26 @@
-"""Evaluation protocols on hand-made embeddings whose answers are known by hand."""
+"""Evaluation protocols on hand-made embeddings whose answers are known by hand, the
+embedding extraction (batched = one at a time) and the `evaluate` command's errors."""
 import json
+import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from gaitgs_lib.evaluation import (
+    NonFiniteEmbeddingsError,
     casia_b_protocol,
     cmc_curve,
     format_casia_b_table,
+    format_retrieval,
     ou_mvlp_protocol,
     part_distance,
     retrieval_metrics,
     retrieval_protocol,
     save_result_json,
+    twins_protocol,
 )
 
 
@@ -103,20 +110,48 @@ def test_ou_mvlp_both_conventions():
     assert "invalid probes excluded" in format_casia_b_table(excl)
 
 
-def test_retrieval_metrics_by_hand():
+def test_retrieval_metrics_by_hand_both_conventions():
     dist = np.array([[0.3, 0.1, 0.5, 0.2, 0.9],   # probe a: matches at ranks 3, 4
                      [0.1, 0.2, 0.3, 0.4, 0.5],   # probe b: matches at ranks 2, 4, 5
-                     [0.0, 0.0, 0.0, 0.0, 0.0]])  # probe c: not in the gallery -> left out
+                     [0.0, 0.0, 0.0, 0.0, 0.0]])  # probe c: not in the gallery (invalid)
     gallery = ["a", "b", "a", "b", "b"]
-    res = retrieval_metrics(dist, ["a", "b", "c"], gallery, ranks=(1, 2, 3, 5))
-    assert res["rank-1"] == 0 and res["rank-2"] == 50 and res["rank-3"] == 100 and res["rank-5"] == 100
     ap_a, ap_b = (1 / 3 + 2 / 4) / 2, (1 / 2 + 2 / 4 + 3 / 5) / 3
+    # Default, OpenGait's published convention: c is a failure at every rank (rank-k over 3 probes).
+    res = retrieval_metrics(dist, ["a", "b", "c"], gallery, ranks=(1, 2, 3, 5))
+    assert res["rank-1"] == 0 and res["rank-2"] == pytest.approx(100 / 3)
+    assert res["rank-3"] == pytest.approx(200 / 3) and res["rank-5"] == pytest.approx(200 / 3)
+    # mAP and mINP exist only for probes with a match: the same in both conventions
     assert res["mAP"] == pytest.approx(100 * (ap_a + ap_b) / 2)
     assert res["mINP"] == pytest.approx(100 * (2 / 4 + 3 / 5) / 2)
     assert res["num_valid_probes"] == 2 and res["num_probes"] == 3
-    np.testing.assert_allclose(cmc_curve(dist, ["a", "b", "c"], gallery, max_rank=5), [0, 50, 100, 100, 100])
+    assert res["exclude_invalid"] is False and "counted as failures" in res["convention"]
+    np.testing.assert_allclose(cmc_curve(dist, ["a", "b", "c"], gallery, max_rank=5),
+                               [0, 100 / 3, 200 / 3, 200 / 3, 200 / 3])
+    # Named option: c is left out (rank-k over the 2 valid probes).
+    ex = retrieval_metrics(dist, ["a", "b", "c"], gallery, ranks=(1, 2, 3, 5), exclude_invalid=True)
+    assert ex["rank-1"] == 0 and ex["rank-2"] == 50 and ex["rank-3"] == 100 and ex["rank-5"] == 100
+    assert ex["mAP"] == res["mAP"] and ex["mINP"] == res["mINP"]
+    assert ex["exclude_invalid"] is True and "invalid probes excluded" in ex["convention"]
+    np.testing.assert_allclose(cmc_curve(dist, ["a", "b", "c"], gallery, max_rank=5, exclude_invalid=True),
+                               [0, 50, 100, 100, 100])
     with pytest.raises(ValueError, match=r"expected \[probes, gallery\]"):
         retrieval_metrics(dist, ["a", "b"], gallery)
+    with pytest.raises(ValueError, match="no probe identity appears in the gallery"):
+        retrieval_metrics(dist, ["x", "y", "z"], gallery)
+
+
+def test_retrieval_protocol_convention_is_named_everywhere(tmp_path):
+    # z has a single sequence: as a probe it has no match among the others (invalid).
+    emb, sids, _, _ = scalar_set([("x", "", "", 0), ("x", "", "", 1), ("y", "", "", 5), ("y", "", "", 7),
+                                  ("z", "", "", 100)])
+    res = retrieval_protocol(emb, sids, ranks=(1,))
+    assert res["rank-1"] == 80 and res["num_probes"] == 5 and res["num_valid_probes"] == 4
+    ex = retrieval_protocol(emb, sids, ranks=(1,), exclude_invalid=True)
+    assert ex["rank-1"] == 100 and ex["protocol"] == "retrieval-excl"
+    for result, words in ((res, "counted as failures"), (ex, "invalid probes excluded")):
+        assert words in result["convention"] and words in format_retrieval(result)
+        back = json.loads(save_result_json(result, tmp_path / "r.json").read_text())
+        assert words in back["convention"] and back["exclude_invalid"] == result["exclude_invalid"]
 
 
 def test_retrieval_protocol_leaves_self_out():
@@ -137,16 +172,63 @@ def test_save_result_json_roundtrip(tmp_path):
 
 # ---------------------------------------------------------------------- embeddings + CLI
 
+def twins_rows():
+    """Subjects 001/002 (twins, easy), 003/004 (twins, confusable) and 005, a distractor
+    whose gallery sits between 003's and 004's probes. Value per (type, view): gallery nm-01,
+    probes nm-05 (NM), bg-01 (BG), cl-01 (CL); the same at views 000 and 090."""
+    values = {  # sid: (gallery, NM probe, BG probe, CL probe)
+        "001": (0.0, 1.0, 1.0, 1.0), "002": (10.0, 9.0, 9.0, 9.0),
+        "003": (20.0, 20.4, 20.1, 20.0), "004": (20.5, 20.4, 20.1, 20.5),
+        "005": (20.45, None, None, None),
+    }
+    rows = []
+    for sid, (g, nm, bg, cl) in values.items():
+        for view in ("000", "090"):
+            rows.append((sid, "nm-01", view, g))
+            rows += [(sid, t, view, v) for t, v in (("nm-05", nm), ("bg-01", bg), ("cl-01", cl)) if v is not None]
+    return rows
+
+
+def test_twins_protocol_restricts_the_gallery_to_each_pair():
+    emb, sids, types, views = scalar_set(twins_rows())
+    res = twins_protocol(emb, sids, types, views, [("001", "002"), ("003", "004"), ("010", "011")])
+    assert list(res["pairs"]) == ["001-002", "003-004"] and res["num_pairs"] == 2  # absent pair skipped
+    # 001/002: each probe is nearest its own gallery value -> 100 everywhere.
+    assert res["pairs"]["001-002"] == {"NM": 100, "BG": 100, "CL": 100}
+    # 003/004 NM: both probes (20.4) are nearest 004's gallery (20.5): 003 wrong, 004 right -> 50.
+    # BG: both probes (20.1) nearest 003's gallery (20.0) -> 50. CL: both right -> 100.
+    assert res["pairs"]["003-004"] == {"NM": 50, "BG": 50, "CL": 100}
+    assert res["mean"] == {"NM": 75, "BG": 75, "CL": 100} and res["chance"] == 50.0
+    # The full protocol compares with every subject: 005's gallery (20.45) takes the NM probes
+    # of 003 and 004, so NM drops to 50; the twins protocol never sees 005.
+    full = casia_b_protocol(emb, sids, types, views)
+    assert full["mean"]["NM"] == 50 and res["mean"]["NM"] == 75
+    with pytest.raises(ValueError, match="none of the twin pairs"):
+        twins_protocol(emb, sids, types, views, [("010", "011")])
+
+
+def test_non_finite_embeddings_are_an_error_that_counts_them():
+    emb, sids, types, views = scalar_set(casia_rows())
+    emb[[1, 4, 7]] = float("nan")
+    emb[2] = float("inf")
+    for protocol in (lambda: casia_b_protocol(emb, sids, types, views), lambda: retrieval_protocol(emb, sids),
+                     lambda: twins_protocol(emb, sids, types, views, [("075", "076")])):
+        with pytest.raises(NonFiniteEmbeddingsError, match=r"4 of 16 sequences have non-finite embeddings"):
+            protocol()
+
+
+# ---------------------------------------------------------------------- embeddings + CLI
+
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A fake dataset (2 test subjects x 10 types x 3 views) and an untrained tiny checkpoint."""
-    from test_training import make_fake_dataset
+    from conftest import write_fake_dataset
 
     from gaitgs_lib.config import get_config
     from gaitgs_lib.modeling.gaitgs import GaitGS
 
     tmp = tmp_path_factory.mktemp("evalcli")
-    root = make_fake_dataset(tmp / "data")
+    root = write_fake_dataset(tmp / "data")
     torch.manual_seed(0)
     cfg = get_config("tiny")
     path = tmp / "tiny.pt"
@@ -154,7 +236,7 @@ def tiny_checkpoint(tmp_path_factory):
     return root, path
 
 
-def test_extract_embeddings_order_batching_and_eval_mode(tiny_checkpoint):
+def test_extract_embeddings_batched_equals_one_at_a_time(tiny_checkpoint):
     from gaitgs_lib.data.dataset import GaitDataset
     from gaitgs_lib.evaluation import extract_embeddings
     from gaitgs_lib.modeling import load_trained_model
@@ -162,69 +244,181 @@ def test_extract_embeddings_order_batching_and_eval_mode(tiny_checkpoint):
     root, path = tiny_checkpoint
     model, _ = load_trained_model(path)
     model.train()  # extract_embeddings switches to eval and back
-    ds = GaitDataset(root, split="test", size=(32, 22), subjects=["005"])
-    one = extract_embeddings(model, ds, progress=False)
+    ds = GaitDataset(root, split="test", size=(32, 22))
+    lengths = [ds[i][0].shape[0] for i in range(len(ds))]
+    assert len(set(lengths)) > 1 and len(lengths) > len(set(lengths))  # mixed lengths, some shared
+    one = extract_embeddings(model, ds, batch_size=1, progress=False, num_workers=0)
     assert model.training
     assert one["embeddings"].shape == (len(ds), 64, 32) and one["embeddings"].dtype == torch.float32
     assert one["sids"] == ds.sids and one["types"] == ds.types and one["views"] == ds.views
-    batched = extract_embeddings(model, ds, batch_size=4, progress=False)
-    torch.testing.assert_close(batched["embeddings"], one["embeddings"], atol=1e-4, rtol=1e-4)
-    assert batched["sids"] == ds.sids and batched["types"] == ds.types and batched["views"] == ds.views
-    assert len({ds[i][0].shape[0] for i in range(len(ds))}) > 1  # lengths differ: batching had to regroup
-    # one sequence alone, every frame (no dropout in eval mode: the same numbers again)
+    # one sequence alone, every frame, no dropout in eval mode: the same numbers
     frames, _ = ds[3]
     with torch.no_grad():
         alone = model.eval()(frames[None])["embeddings"][0]
-    torch.testing.assert_close(one["embeddings"][3], alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(one["embeddings"][3], alone, atol=0, rtol=0)
+    reference = casia_b_protocol(one["embeddings"], one["sids"], one["types"], one["views"])
+    for batch_size, workers in ((4, 0), (64, 2)):
+        batched = extract_embeddings(model, ds, batch_size=batch_size, progress=False, num_workers=workers)
+        assert batched["sids"] == ds.sids and batched["types"] == ds.types and batched["views"] == ds.views
+        # batches of equal length: no padding, so only float rounding of the batched kernels differs
+        torch.testing.assert_close(batched["embeddings"], one["embeddings"], atol=1e-5, rtol=1e-5)
+        result = casia_b_protocol(batched["embeddings"], batched["sids"], batched["types"], batched["views"])
+        for cond in ("NM", "BG", "CL"):
+            np.testing.assert_array_equal(result["matrices"][cond], reference["matrices"][cond])
+    # the accelerator's path (workers only read, the model runs here), exercised on the CPU
+    from gaitgs_lib.evaluation.extract import _batches_here
+
+    seen = {}
+    for indices, emb, infos in _batches_here(model.eval(), ds, 8, 1, torch.device("cpu")):
+        assert len({ds[i][0].shape[0] for i in indices}) == 1 and len(indices) <= 8  # one length per batch
+        seen.update({i: (e, info) for i, e, info in zip(indices, emb, infos)})
+    assert sorted(seen) == list(range(len(ds))) and all(seen[i][1] == ds.infos[i] for i in seen)
+    torch.testing.assert_close(torch.stack([seen[i][0] for i in range(len(ds))]), one["embeddings"],
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_extract_embeddings_names_a_bad_file_and_counts_non_finite(tiny_checkpoint, tmp_path):
+    import shutil
+
+    from gaitgs_lib.data.dataset import GaitDataset
+    from gaitgs_lib.evaluation import extract_embeddings
+    from gaitgs_lib.modeling import load_trained_model
+
+    root, path = tiny_checkpoint
+    copy = tmp_path / "data"
+    shutil.copytree(root, copy)
+    bad = copy / "006" / "bg-02" / "090" / "090.pkl"
+    bad.write_bytes(b"\x80\x04truncated")
+    model, _ = load_trained_model(path)
+    ds = GaitDataset(copy, split="test", size=(32, 22))
+    with pytest.raises(ValueError, match=r"cannot embed sequence #\d+ .*006/bg-02/090/090.pkl.*not a readable pickle"):
+        extract_embeddings(model, ds, progress=False, num_workers=1)
+    # a model with NaN weights: every embedding is NaN -> an error with the count, not a table
+    ds = GaitDataset(root, split="test", size=(32, 22))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    with pytest.raises(NonFiniteEmbeddingsError, match=f"{len(ds)} of {len(ds)} sequences have non-finite"):
+        extract_embeddings(model, ds, progress=False, num_workers=0)
+
+
+def run_cli(argv, capsys):
+    """`evaluate` in-process -> (exit status, stdout, stderr)."""
+    from gaitgs_lib.evaluation import main
+
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
 def test_evaluate_cli(tiny_checkpoint, tmp_path, capsys):
-    from gaitgs_lib.evaluation import main
-
     root, path = tiny_checkpoint
     out = tmp_path / "result.json"
     argv = ["--checkpoint", str(path), "--data", str(root), "--no-progress"]
-    assert main(argv + ["--protocol", "casia-b", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    status, printed, _ = run_cli(argv + ["--protocol", "casia-b", "--out", str(out)], capsys)
+    assert status == 0
     assert printed.splitlines()[0].split() == ["000", "090", "180", "mean"]
     assert [line.split()[0] for line in printed.splitlines()[1:4]] == ["NM", "BG", "CL"]
+    assert "invalid probes counted as failures" in printed.splitlines()[4]
     result = json.loads(out.read_text())
     assert result["preset"] == "tiny" and np.asarray(result["matrices"]["NM"]).shape == (3, 3)
-    assert main(argv + ["--protocol", "retrieval"]) == 0
-    assert "mAP" in capsys.readouterr().out
-    assert main(argv + ["--protocol", "gait3d"]) == 2
-    assert "valid protocols: casia-b, ou-mvlp, ou-mvlp-excl, retrieval" in capsys.readouterr().err
-    assert main(argv + ["--protocol", "casia-b", "--preset", "paper"]) == 2
-    assert "trained with preset 'tiny'" in capsys.readouterr().err
-    # OU-MVLP on CASIA-B-style data: no gallery of type 01
-    assert main(argv + ["--protocol", "ou-mvlp"]) == 2
+    assert result["exclude_invalid"] is False and result["num_sequences"] == 60
+    for protocol, words in (("retrieval", "counted as failures"), ("retrieval-excl", "invalid probes excluded")):
+        status, printed, _ = run_cli(argv + ["--protocol", protocol, "--batch-size", "1"], capsys)
+        assert status == 0 and "mAP" in printed and words in printed
+
+
+def test_evaluate_cli_user_errors_are_one_line(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import gaitgs_lib.evaluation.cli as cli
+
+    root, path = tiny_checkpoint
+    argv = ["--checkpoint", str(path), "--data", str(root), "--no-progress"]
+    text, empty = tmp_path / "notes.pt", tmp_path / "empty.pt"
+    text.write_text("my checkpoint is on the other disk\n")
+    empty.write_bytes(b"")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    nan = tmp_path / "nan.pt"
+    state = torch.load(path, weights_only=True)
+    state["model"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                      for k, v in state["model"].items()}
+    torch.save(state, nan)
+    cases = [
+        (["--protocol", "gait3d"], "valid protocols: casia-b, ou-mvlp, ou-mvlp-excl, retrieval, retrieval-excl"),
+        (["--protocol", "casia-b", "--preset", "paper"], "trained with preset 'tiny'"),
+        (["--protocol", "casia-b", "--format", "opengait"], "is a gaitgs checkpoint .*drop --format opengait"),
+        (["--protocol", "casia-b", "--out", str(tmp_path)], "is a folder; give a file name"),
+        (["--protocol", "casia-b", "--out", str(a_file / "r.json")], "a-file is a file, not a folder"),
+        (["--protocol", "casia-b", "--batch-size", "0"], "--batch-size must be at least 1"),
+    ]
+    with monkeypatch.context() as m:  # these must fail before a single sequence is embedded
+        m.setattr(cli, "extract_embeddings", lambda *a, **k: pytest.fail("evaluated before checking"))
+        for extra, message in cases:
+            status, _, err = run_cli(argv + extra, capsys)
+            assert status == 2 and err.count("\n") == 1 and err.startswith("error: "), (extra, err)
+            assert re.search(message, err), (extra, err)
+        for checkpoint, message in ((tmp_path / "none.pt", "checkpoint not found"),
+                                    (text, "notes.pt: it is a text file, not a PyTorch checkpoint"),
+                                    (empty, "empty.pt: the file is empty")):
+            status, _, err = run_cli(["--checkpoint", str(checkpoint), "--data", str(root), "--protocol", "casia-b"],
+                                     capsys)
+            assert status == 2 and err.count("\n") == 1 and message in err, err
+            assert "weights_only" not in err
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own errors: one line too
+        run_cli(["--checkpoint", str(path), "--protocol", "casia-b"], capsys)
     err = capsys.readouterr().err
-    assert "test split" in err and "no gallery sequences of types ['01']" in err
-    assert main(["--checkpoint", str(tmp_path / "none.pt"), "--data", str(root), "--protocol", "casia-b"]) == 2
-    assert "checkpoint not found" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "--data" in err and "--help" in err
+    status, _, err = run_cli(argv + ["--protocol", "ou-mvlp"], capsys)  # OU-MVLP on CASIA-B-style data
+    assert status == 2 and err.count("\n") == 1 and "no gallery sequences of types ['01']" in err
+    status, printed, err = run_cli(["--checkpoint", str(nan), "--data", str(root), "--protocol", "casia-b",
+                                    "--no-progress"], capsys)
+    assert status == 2 and printed == "" and err.count("\n") == 1
+    assert "60 of 60 sequences have non-finite embeddings (NaN or inf)" in err
 
 
-def test_twins_protocol():
-    from gaitgs_lib.evaluation import twins_protocol
+def test_evaluate_cli_read_only_out(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import gaitgs_lib.evaluation.cli as cli
 
-    emb, sids, types, views = scalar_set(casia_rows())
-    res = twins_protocol(emb, sids, types, views, [("075", "076"), ("001", "002")])
-    assert list(res["pairs"]) == ["075-076"]  # pairs absent from the data are skipped
-    assert res["mean"] == casia_b_protocol(emb, sids, types, views)["mean"] and res["chance"] == 50.0
-    with pytest.raises(ValueError, match="none of the twin pairs"):
-        twins_protocol(emb, sids, types, views, [("001", "002")])
+    root, path = tiny_checkpoint
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: let the check see what a user would
+        real_access = os.access
+        monkeypatch.setattr(cli.os, "access", lambda p, mode: real_access(p, mode) and Path(p) != locked)
+    monkeypatch.setattr(cli, "extract_embeddings", lambda *a, **k: pytest.fail("evaluated before checking"))
+    status, _, err = run_cli(["--checkpoint", str(path), "--data", str(root), "--protocol", "casia-b",
+                              "--out", str(locked / "sub" / "r.json")], capsys)
+    assert status == 2 and err.count("\n") == 1 and f"cannot write into {locked} (permission denied)" in err
 
 
 def test_evaluate_cli_authors_checkpoint(tiny_checkpoint, authors_fixture, tmp_path, capsys):
-    from gaitgs_lib.evaluation import main
-
     root, _ = tiny_checkpoint
     path = tmp_path / "opengait.pt"
     torch.save({"model": authors_fixture["state_dict"], "optimizer": None, "scheduler": None, "iteration": 0}, path)
     argv = ["--checkpoint", str(path), "--data", str(root), "--protocol", "casia-b", "--no-progress"]
-    assert main(argv) == 2
-    assert "carries no config; pass --preset" in capsys.readouterr().err
-    assert main(argv + ["--format", "opengait", "--preset", "tiny"]) == 2
-    assert "does not fit GaitGS config 'tiny'" in capsys.readouterr().err
-    assert main(argv + ["--preset", "authors-small"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].split()[0] == "NM"
+    status, _, err = run_cli(argv, capsys)
+    assert status == 2 and "carries no config; pass --preset" in err
+    status, _, err = run_cli(argv + ["--format", "opengait", "--preset", "tiny"], capsys)
+    assert status == 2 and "does not fit GaitGS config 'tiny'" in err and err.count("\n") == 1
+    status, printed, _ = run_cli(argv + ["--preset", "authors-small"], capsys)
+    assert status == 0 and printed.splitlines()[1].split()[0] == "NM"
+
+
+def test_bench_evaluate_smoke(tiny_checkpoint):
+    """CI keeps benchmarks/bench_evaluate.py from rotting: one run on the tiny fake dataset."""
+    import subprocess
+    import sys
+
+    root, path = tiny_checkpoint
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_evaluate.py"), "--checkpoint", str(path),
+                           "--data", str(root), "--subjects", "1", "--batch-size", "8", "--threads", "1"],
+                          capture_output=True, text=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert "| command | sequences | wall s | sequences/s | CPU s | sequences per CPU s |" in lines
+    row = next(line for line in lines if line.startswith("| this tree"))
+    assert row.split("|")[2].strip() == "30"  # the first test subject: 10 types x 3 views
+    assert float(row.split("|")[4].replace(",", "")) > 0
+    assert any(line.split()[:1] == ["NM"] for line in lines)

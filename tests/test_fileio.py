@@ -35,3 +35,43 @@ def test_read_torch_file_names_what_and_where(tmp_path):
     bad.write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match="cannot read checkpoint .*bad.pt"):
         read_torch_file(bad)
+
+
+def _message(path, what="checkpoint"):
+    from gaitgs_lib.fileio import read_torch_file
+
+    with pytest.raises(ValueError) as info:
+        read_torch_file(path, what)
+    message = str(info.value)
+    assert "\n" not in message and "weights_only" not in message, message  # one line, no torch advice
+    return message
+
+
+def test_read_torch_file_explains_bad_checkpoints_in_one_line(tmp_path):
+    """Each of these made torch print a traceback suggesting weights_only=False."""
+    import collections
+
+    import numpy as np
+    import torch
+
+    from gaitgs_lib.fileio import read_torch_file
+
+    text = tmp_path / "notes.pt"
+    text.write_text("weights are on the other disk\n")
+    assert "notes.pt: it is a text file, not a PyTorch checkpoint (it starts with 'weights are on" in _message(text)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    assert "empty.pt: the file is empty (0 bytes)" in _message(empty)
+    good = tmp_path / "good.pt"
+    torch.save({"model": collections.OrderedDict(w=torch.ones(2)), "iteration": 3}, good)
+    assert read_torch_file(good)["iteration"] == 3
+    half = tmp_path / "half.pt"
+    half.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert "half.pt: the file is truncated or corrupt" in _message(half, "latest checkpoint")
+    objects = tmp_path / "objects.pt"
+    torch.save({"step": np.float64(1.0)}, objects)
+    assert "holds Python objects other than tensors (numpy" in _message(objects)
+    assert "it is a folder" in _message(tmp_path)
+    binary = tmp_path / "image.pt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    assert "not a PyTorch checkpoint (unknown format" in _message(binary)

@@ -105,17 +105,25 @@ def test_same_dataset_is_not_regenerated(dataset, capsys):
 
 
 def test_refuses_to_overwrite_other_data(dataset, tmp_path):
-    with pytest.raises(FileExistsError, match="different dataset"):
+    with pytest.raises(FileExistsError, match="different SynthGait dataset"):
         generate("test", dataset, seed=SEED + 1, progress=False)
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        generate("test", foreign, seed=0, subjects=2, progress=False)
+    # a folder that is not a SynthGait dataset is never replaced, not even with overwrite=True
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match=r"not a SynthGait dataset \(e.g. notes.txt\)"):
+            generate("test", foreign, seed=0, subjects=2, progress=False, overwrite=overwrite)
     assert (foreign / "notes.txt").read_text() == "mine"
-    out = generate("test", foreign, seed=0, subjects=2, progress=False, overwrite=True, workers=1)
-    assert not (out / "notes.txt").exists() and (out / "meta.json").is_file()
+    ours = tmp_path / "ours"                                  # a SynthGait dataset (its meta.json says so)
+    ours.mkdir()
+    (ours / "meta.json").write_text(json.dumps({"generator": "synthgait", "version": "0.9", "seed": 0}))
+    with pytest.raises(FileExistsError, match="different SynthGait dataset"):
+        generate("test", ours, seed=1, subjects=2, progress=False)
+    out = generate("test", ours, seed=1, subjects=2, progress=False, overwrite=True, workers=1)
+    assert json.loads((out / "meta.json").read_text())["seed"] == 1
     assert json.loads((out / "partition.json").read_text()) == {"TRAIN_SET": ["001"], "TEST_SET": ["002"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign", "ours"]  # no lock or temporary left
 
 
 def test_crash_leaves_no_output(tmp_path, monkeypatch):
@@ -204,8 +212,13 @@ def test_cli_and_contact_sheet(dataset, tmp_path, capsys):
     assert main(["--preset", "test", "--out", str(dataset), "--seed", "9", "--no-progress"]) == 1
     png = tmp_path / "sheet.png"
     assert contact_sheet_main(["--data", str(dataset), "--subject", "003", "--out", str(png)]) == 0
-    assert png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
     assert contact_sheet_main(["--data", str(dataset), "--twins", "--out", str(tmp_path / "tw.png")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.png", "tw.png"]  # no temporary left
+    capsys.readouterr()
+    assert contact_sheet_main(["--data", str(dataset), "--subject", "999", "--out", str(png)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no subject '999'" in err and err.count("\n") == 1
 
 
 def test_stale_temporary_of_a_killed_run_is_removed(tmp_path):

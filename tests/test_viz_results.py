@@ -69,7 +69,10 @@ def test_active_zones_are_exactly_the_nonzero_triplets_of_the_library_loss():
     _, info = TripletLoss(margin)(pts.unsqueeze(-1), labels)
     n_valid = sum(int(labels[a] == labels[p]) * int((labels != labels[a]).sum())
                   for a in range(len(pts)) for p in range(len(pts)) if a != p)
-    assert info["nonzero_frac"] == pytest.approx(active / n_valid)
+    # anchor = positive (OpenGait's loss keeps it): active when a negative is within the margin
+    negatives = labels[:, None] != labels[None, :]
+    active += int(((torch.cdist(pts, pts) < margin) & negatives).sum())
+    assert info["nonzero_frac"] == pytest.approx(active / (n_valid + int(negatives.sum())))
 
 
 def test_pca_2d_matches_svd_and_is_sign_deterministic():
@@ -118,24 +121,53 @@ def _fake_result():
             "per_view": {c: per_view for c in "NM BG CL".split()}, "mean": {c: 100 / 3 for c in "NM BG CL".split()}}
 
 
-def test_every_plot_helper_draws_with_labels():
-    recs = [{"iteration": i, "loss": 1.0 / (i + 1), "triplet_loss": 0.5, "nonzero_frac": 0.1} for i in range(5)]
-    axes = list(R.plot_training_curves(recs, resumed_at=2))
-    pts, labels = R.toy_embedding_2d()
-    axes.append(R.plot_triplet_geometry(pts, labels, 0, 1, 0.25))
-    axes += list(R.plot_rank1_heatmaps(_fake_result()))
-    axes.append(R.plot_per_view_rank1({"model": _fake_result()}))
-    axes.append(R.plot_cmc({"model": [50.0, 75.0, 100.0]}))
-    xy, ex = R.pca_2d(torch.randn(12, 4))
-    axes.append(R.plot_embedding_projection(xy, ["a", "b", "c"] * 4, explained=ex))
-    axes.append(R.plot_embedding_projection(xy, list(range(0, 180, 15)), continuous=True))
-    res = {"full": {"NM": 80.0, "BG": 60.0, "CL": 40.0}, "no-mcm": {"NM": 70.0, "BG": 65.0, "CL": 40.0}}
-    axes += list(R.plot_ablation_bars(res))
-    axes.append(R.plot_condition_bars(R.PAPER_CASIA_B_64))
-    axes.append(R.plot_pair_distances([0.1, 0.2], [0.5, 0.7, 0.9], margin=0.25))
-    axes.append(R.plot_metric_comparison({"a": recs, "b": recs[:3]}, key="loss"))
-    for ax in axes:
-        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), ax
+def test_plot_rank1_heatmaps_shows_every_value_and_frames_the_diagonal():
+    fig = R.plot_rank1_heatmaps(_fake_result())
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), _fake_result()["matrices"]["NM"])
+    values = [t.get_text() for t in ax.texts]
+    assert values == ["100", "50", "0", "50", "100", "50", "0", "50", "100"]
+    assert [t.get_style() for t in ax.texts][::4] == ["italic"] * 3  # the diagonal
+    assert len([p for p in ax.patches if p.get_edgecolor()[:3] == (1.0, 1.0, 1.0)]) == 3
+    ticks = {tuple(t.get_text() for t in a.get_xticklabels()) for a in fig.axes[:3]}
+    assert ticks == {("000", "090", "180")}  # every panel names its views the same way
+
+
+def test_plot_ablation_bars_right_panel_is_the_table_of_changes():
+    res = {"full": {"NM": 80.0, "BG": 60.0, "CL": 40.0}, "no-mcm": {"NM": 20.0, "BG": 20.0, "CL": 20.0},
+           "no-pieg": {"NM": 79.0, "BG": 62.0, "CL": 40.0}}
+    fig = R.plot_ablation_bars(res)
+    table = fig.axes[1]
+    grid = table.get_images()[0].get_array()
+    np.testing.assert_allclose(grid, [[-60, -40, -20, -40], [-1, 2, 0, 1 / 3]], atol=1e-9)
+    assert [t.get_text() for t in table.texts][:4] == ["-60.0", "-40.0", "-20.0", "-40.0"]
+    assert table.get_images()[0].get_clim() == (-10.0, 10.0)  # saturated: no-mcm cannot wash out no-pieg
+    left_colours = {tuple(np.round(p.get_facecolor()[:3], 3)) for p in fig.axes[0].patches}
+    assert (1.0, 0.0, 0.0) not in left_colours and (0.839, 0.153, 0.157) not in left_colours  # no red on the left
+
+
+def test_plot_pair_distances_margin_band_or_note():
+    fig = R.plot_pair_distances([1.0, 1.2, 1.4], [2.0, 3.0], margin=0.25)
+    band = [p for p in fig.axes[0].patches if p.get_label().startswith("margin")]
+    assert len(band) == 1
+    assert "margin" in " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    fig = R.plot_pair_distances([0.01, 0.02], [0.03, 0.05], margin=0.25)
+    assert "wider" in " ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+def test_helpers_return_the_figure_they_drew_on():
+    recs = [{"iteration": i, "loss": 1.0 / (i + 1)} for i in range(5)]
+    fig = R.plot_training_curves(recs, keys=("loss",), smooth=0.0)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [1.0 / (i + 1) for i in range(5)])
+    fig = R.plot_cmc({"model": [50.0, 75.0, 100.0]})
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "model (r = 1: 50.0 %)"
+    fig = R.show_retrieval(np.zeros((4, 3)), np.ones((2, 4, 3)), [True, False], "p", ["a", "b"])
+    assert [a.spines["top"].get_edgecolor()[:3] for a in fig.axes[1:]] == [(0.17254901960784313, 0.6274509803921569,
+                                                                            0.17254901960784313),
+                                                                           (0.8392156862745098, 0.15294117647058825,
+                                                                            0.1568627450980392)]
+    with pytest.raises(ValueError, match="2 gallery images, 1 flags"):
+        R.show_retrieval(np.zeros((4, 3)), np.ones((2, 4, 3)), [True], "p", ["a", "b"])
 
 
 def test_live_curves_collects_records_outside_a_notebook():

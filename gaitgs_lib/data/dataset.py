@@ -1,13 +1,14 @@
 """A dataset in OpenGait's layout (docs/protocols.md, "Preprocessing" and "Partition files").
 
 On disk: `<root>/<sid>/<type>/<view>/<view>.pkl` (uint8 `[T, H, W]`, 0/255) and
-`<root>/partition.json` (`{"TRAIN_SET": [...], "TEST_SET": [...]}`). At load time
-`int(W // 64) * 10` columns are cut from each side (64x64 -> 64x44, 128x128 -> 128x88)
-and values are divided by 255, as OpenGait does.
+`<root>/partition.json` (`{"TRAIN_SET": [...], "TEST_SET": [...]}`, read by
+`data.partition.load_partition`). At load time `int(W // 64) * 10` columns are cut from
+each side (`data.transforms.side_cut`: 64x64 -> 64x44, 128x128 -> 128x88) and values are
+divided by 255, as OpenGait does.
 """
 from __future__ import annotations
 
-import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -19,40 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from .io import read_sequence
+from .partition import load_partition, missing_partition_hint, partition_from_mapping
+from .transforms import check_stored_size, downscale_factor, side_cut as cut_sides
+
+__all__ = ["GaitDataset", "SequenceInfo", "load_partition"]
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "test", "all")
-
-
-def load_partition(path: str | os.PathLike) -> dict:
-    """Read a partition JSON -> `{"train": [sid, ...], "test": [sid, ...]}` (ids as strings)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"partition file {path} does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
-    return _partition_from_mapping(data, str(path))
-
-
-def _partition_from_mapping(data, where: str) -> dict:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a JSON object {{\"TRAIN_SET\": [...], \"TEST_SET\": [...]}}, "
-                         f"found {type(data).__name__}")
-    keys = {"train": "TRAIN_SET", "test": "TEST_SET"}
-    if all(k in data for k in keys):  # already in our form
-        keys = {"train": "train", "test": "test"}
-    missing = [v for v in keys.values() if v not in data]
-    if missing:
-        raise ValueError(f"{where}: missing key(s) {missing}; expected TRAIN_SET and TEST_SET "
-                         f"(found {sorted(data)})")
-    out = {}
-    for split, key in keys.items():
-        ids = data[key]
-        if not isinstance(ids, list):
-            raise ValueError(f"{where}: {key} must be a list of subject ids, found {type(ids).__name__}")
-        out[split] = [str(i) for i in ids]
-    return out
 
 
 @dataclass(frozen=True)
@@ -76,10 +50,16 @@ class GaitDataset(torch.utils.data.Dataset):
         `<root>/partition.json` when present (`split="all"` needs none).
     cache: keep each sequence in memory (uint8, after the side cut) once read. With
         DataLoader workers every worker holds its own cache.
-    side_cut: cut `int(W // 64) * 10` columns from each side.
+    side_cut: cut `int(W // 64) * 10` columns from each side (`data.transforms.side_cut`).
     subjects: optionally keep only these subject ids (e.g. a quick-mode subset).
-    size: optional `(h, w)` to shrink frames at load time by area averaging
-        (`F.interpolate(mode="area")`; 64x44 -> 32x22 is exactly a 2x2 average).
+    size: optional `(h, w)` model input. Frames are shrunk to it only by an exact k x k
+        block average (`F.interpolate(mode="area")`; 64x44 -> 32x22 is k = 2), logged once
+        (logger `gaitgs_lib.data.dataset`, level INFO). Any other resize is refused.
+
+    Frame sizes are checked as each file is read: stored frames must be square (what
+    `pretreat` writes, 64x64 or 128x128) or already cut to the 64:44 aspect, and with
+    `size` an exact multiple of it after the side cut; otherwise a ValueError names the
+    file (a `[T, 100, 37]` pickle is an error, never silently resized).
     """
 
     def __init__(self, root, partition=None, split: str = "train", cache: bool = True,
@@ -115,6 +95,7 @@ class GaitDataset(torch.utils.data.Dataset):
         self.view_names = sorted(set(self.views))
         self.view_label_of = {v: n for n, v in enumerate(self.view_names)}
         self._cache: dict[int, np.ndarray] = {}
+        self._logged_resize = False
 
     # ------------------------------------------------------------------ indexing
     def _index(self, sids) -> list[SequenceInfo]:
@@ -142,12 +123,12 @@ class GaitDataset(torch.utils.data.Dataset):
             elif split == "all":
                 return None
             else:
-                raise ValueError(f"split {split!r} needs a partition: none given and {default} does not exist "
-                                 f"(use split='all' for every subject)")
+                raise ValueError(f"split {split!r} needs a partition: none given and {default} does not exist; "
+                                 f"{missing_partition_hint(self.root)} (split='all' needs none)")
         if isinstance(partition, (str, os.PathLike)):
             partition = load_partition(partition)
         else:
-            partition = _partition_from_mapping(partition, "partition")
+            partition = partition_from_mapping(partition, "partition")
         wanted = partition["train"] + partition["test"] if split == "all" else partition[split]
         present = set(on_disk)
         absent = sorted(set(wanted) - present)
@@ -160,11 +141,17 @@ class GaitDataset(torch.utils.data.Dataset):
     def _frames_uint8(self, index: int) -> np.ndarray:
         if index in self._cache:
             return self._cache[index]
-        seq = read_sequence(self.infos[index].path)              # uint8 [T, H, W]
+        path = self.infos[index].path
+        seq = read_sequence(path)                                 # uint8 [T, H, W]
+        check_stored_size(seq.shape[1:], path)
         if self.side_cut:
-            cut = int(seq.shape[2] // 64) * 10
-            if cut and 2 * cut < seq.shape[2]:
-                seq = np.ascontiguousarray(seq[:, :, cut: seq.shape[2] - cut])  # [T, H, W - 2 cut]
+            seq = np.ascontiguousarray(cut_sides(seq))            # [T, H, W - 2 cut]
+        if self.size is not None and tuple(seq.shape[1:]) != self.size:
+            k = downscale_factor(seq.shape[1:], self.size, path)
+            if not self._logged_resize:
+                self._logged_resize = True
+                log.info("%s: frames %dx%d are averaged %dx%d to the model input %dx%d",
+                         self.root, *seq.shape[1:], k, k, *self.size)
         if self.cache:
             self._cache[index] = seq
         return seq

@@ -278,22 +278,42 @@ def save_opengait(model: nn.Module, path, iteration: int = 0, optimizer=None, sc
     return path
 
 
+def _is_gaitgs_checkpoint(ckpt) -> bool:
+    return isinstance(ckpt, dict) and "config" in ckpt and "model" in ckpt
+
+
+def _looks_like_opengait(ckpt) -> bool:
+    if isinstance(ckpt.get("model"), dict) or isinstance(ckpt.get("state_dict"), dict):
+        return True
+    return any(str(k).split(".")[0] in {"mgfe", "module", "PIEG", "MCMs_S", "catm_f", "fc"} for k in ckpt)
+
+
 def load_trained_model(path, device=None, preset: str | None = None, fmt: str = "auto"):
     """A checkpoint -> (GaitGS in eval mode, checkpoint dict).
 
     Our checkpoints carry their config (`fmt="gaitgs"`); the authors' OpenGait files
     (`fmt="opengait"`) need `preset`. With `fmt="auto"` a checkpoint with a "config" entry
-    is ours. A `preset` that differs from the one a checkpoint was trained with is an error.
+    is ours. A `preset` that differs from the one a checkpoint was trained with is an error,
+    and so is our checkpoint read as an OpenGait one. Every error is a one-line ValueError
+    (FileNotFoundError for a missing file) that names the file and says what to do.
     """
     path = Path(path)
     ckpt = read_torch_file(path, "checkpoint")
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint (a dict with the weights)")
     if fmt == "auto":
-        fmt = "gaitgs" if isinstance(ckpt, dict) and "config" in ckpt else "opengait"
+        if not _is_gaitgs_checkpoint(ckpt) and not _looks_like_opengait(ckpt):
+            raise ValueError(f"{path} is neither a gaitgs checkpoint (no 'config' and 'model') nor an "
+                             f"OpenGait one (no 'model' state dict); keys found: {sorted(map(str, ckpt))[:6]}")
+        fmt = "gaitgs" if _is_gaitgs_checkpoint(ckpt) else "opengait"
     if fmt == "gaitgs":
-        if not (isinstance(ckpt, dict) and "config" in ckpt and "model" in ckpt):
+        if not _is_gaitgs_checkpoint(ckpt):
             raise ValueError(f"{path} is not a gaitgs training checkpoint (no 'config'/'model'); "
                              f"for the authors' files use --format opengait --preset NAME")
-        cfg = GaitGSConfig(**ckpt["config"])
+        try:
+            cfg = GaitGSConfig(**ckpt["config"])
+        except TypeError as err:  # a field this version does not know
+            raise ValueError(f"{path}: its config does not fit this version of gaitgs_lib ({err})") from None
         if preset is not None and preset != cfg.name:
             raise ValueError(f"{path} was trained with preset {cfg.name!r} (input {cfg.input_hw[0]}x"
                              f"{cfg.input_hw[1]}, parts {cfg.parts}) but preset {preset!r} was asked; "
@@ -302,8 +322,14 @@ def load_trained_model(path, device=None, preset: str | None = None, fmt: str = 
         try:
             model.load_state_dict(ckpt["model"])
         except RuntimeError as err:
-            raise ValueError(f"{path}: weights do not fit its own config {cfg.name!r}: {err}") from err
+            first = str(err).strip().splitlines()
+            raise ValueError(f"{path}: weights do not fit its own config {cfg.name!r} "
+                             f"({' '.join(first[1:2] or first[:1]).strip()[:200]})") from err
     elif fmt == "opengait":
+        if _is_gaitgs_checkpoint(ckpt):
+            raise ValueError(f"{path} is a gaitgs checkpoint (it carries its config, preset "
+                             f"{ckpt.get('preset', ckpt['config'].get('name'))!r}), not an OpenGait one: "
+                             f"drop --format opengait (and --preset)")
         if preset is None:
             raise ValueError(f"{path}: an OpenGait checkpoint carries no config; pass --preset NAME")
         model = load_opengait(GaitGS(get_config(preset)), ckpt)

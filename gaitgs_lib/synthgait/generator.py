@@ -5,7 +5,10 @@ OpenGait layout"). Output: `<out>/<sid>/<type>/<view>/<view>.pkl` (uint8 [T, 64,
 `<out>/partition.json`, `<out>/meta.json`; optionally CASIA-B-style raw PNGs in the sibling
 folder `<out>-raw/<sid>/<type>/<view>/<sid>-<type>-<view>-<frame:03d>.png` (320x240).
 Everything is written into temporary sibling folders that are renamed into place at the
-end, so a crash never leaves a half-written dataset.
+end, so a crash never leaves a half-written dataset. One run at a time writes a given
+folder: `generate` holds an OS lock on `<parent>/.<name>.lock` (released when the run ends,
+also when it is killed), and a second run refuses (or, from `ensure_synthgait`, waits).
+Ctrl-C stops the worker processes at once and removes the temporaries.
 """
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +27,7 @@ import numpy as np
 
 from ..data.io import write_sequence
 from ..fileio import atomic_open
-from ..data.pretreat import preprocess_sequence
+from .preprocess import preprocess_walk
 from .render import FIELD_H, FIELD_W
 from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
 
@@ -89,7 +95,7 @@ def _generate_subject(job) -> dict:
     for type_ in preset.types:
         for view in preset.views:
             r = render_walk(subject, type_, view, seed, cycles=preset.cycles, frame_range=preset.frame_range)
-            seq, report = preprocess_sequence(r.frames)
+            seq = preprocess_walk(r.frames)
             if seq.shape[0] == 0:
                 raise RuntimeError(f"SynthGait: {subject.sid}/{type_}/{view} lost every frame in preprocessing")
             write_sequence(Path(out) / subject.sid / type_ / view / f"{view}.pkl", seq)
@@ -146,104 +152,240 @@ def _write_json(path: Path, obj) -> None:
         f.write(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
+class OutputBusyError(OSError):
+    """Another process is generating into the same folder (it holds the folder's lock)."""
+
+
+@contextmanager
+def _exclusive(out: Path, wait: bool = False):
+    """Hold an exclusive OS lock on `<parent>/.<name>.lock` while generating into `out`.
+
+    `fcntl.flock` locks belong to the open file: the kernel releases them when the holder
+    exits, however it ends (kill -9 included), so a stale lock file never blocks anyone.
+    The file holds the holder's pid (for the message) and is removed on release; a waiter
+    that locked a file removed meanwhile retries on the new one. Without `wait` a held lock
+    raises OutputBusyError. POSIX only (Linux, macOS): elsewhere no lock is taken.
+    """
+    try:
+        import fcntl  # POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = out.parent / f".{out.name}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            if not wait:
+                os.close(fd)
+                raise OutputBusyError(f"generate: {out} is being written by another synth run (process {holder}, "
+                                      f"lock {lock}); wait for it to finish, or choose another --out") from None
+            print(f"waiting for process {holder}, which is generating {out} ...", flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)                                   # the previous holder removed it: lock the new one
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(lock)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _check_arguments(preset: str, seed, subjects) -> int:
+    """The number of subjects, after checking preset, seed and subjects (ValueError naming the argument)."""
+    if preset not in SYNTHGAIT_PRESETS:
+        raise ValueError(f"generate: unknown preset {preset!r}; choose one of {sorted(SYNTHGAIT_PRESETS)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"generate: the seed (--seed) must be an integer >= 0, got {seed!r}")
+    n = SYNTHGAIT_PRESETS[preset].n_subjects if subjects is None else subjects
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"generate: the number of subjects (--subjects) must be at least 2 (one train and "
+                         f"one test subject), got {subjects!r}")
+    return int(n)
+
+
+def _check_target(out: Path, raw_png: bool) -> None:
+    """Refuse an output that is the working folder (or above it), a file, or not writable."""
+    where, here = out.resolve(), Path.cwd().resolve()
+    if where == here or where in here.parents or out.name in ("", ".", ".."):
+        raise ValueError(f"generate: --out {out} is the current folder or a folder above it; give the "
+                         f"dataset a folder of its own, e.g. data/synthgait-mini")
+    raw_dir = out.with_name(out.name + "-raw")
+    for folder in (out, raw_dir) if raw_png else (out,):
+        if folder.is_file():
+            raise NotADirectoryError(f"generate: {folder} is a file; --out must name a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.parent / f".{out.name}.probe-{os.getpid()}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise PermissionError(f"generate: cannot write into {out.parent} ({exc.strerror}); "
+                              f"choose an --out in a folder you can write to") from exc
+
+
+def _check_replaceable(out: Path, raw_dir: Path, raw_png: bool, meta: dict | None, ident: dict,
+                       overwrite: bool) -> None:
+    """Refuse to replace anything but a SynthGait dataset (and its raw PNGs), and those only with overwrite."""
+    for folder in (out, raw_dir) if raw_png else (out,):
+        if not folder.is_dir() or not any(folder.iterdir()):
+            continue
+        ours = meta is not None and (folder == out or meta.get("raw_png") == raw_dir.name)
+        if not ours:
+            example = sorted(p.name for p in folder.iterdir())[0]
+            raise FileExistsError(f"generate: {folder} holds files that are not a SynthGait dataset (e.g. {example}); "
+                                  f"choose a new --out (synth replaces only a SynthGait dataset, with --overwrite)")
+        if not overwrite:
+            what = (f"a different SynthGait dataset ({ {k: meta.get(k) for k in ident} })" if folder == out
+                    else "the raw PNGs of another SynthGait run")
+            raise FileExistsError(f"generate: {folder} already holds {what}; pass overwrite=True "
+                                  f"(CLI: --overwrite) to replace it, or choose another --out")
+
+
+def _ignore_sigint() -> None:
+    """Pool worker initializer: Ctrl-C reaches the parent alone, which then stops the pool.
+
+    A worker interrupted inside the pool's queue code can leave a lock held and hang the
+    pool's shutdown; workers that ignore SIGINT are only ever stopped by `_stop_pool`.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool, timeout: float = 5.0) -> None:
+    """Terminate a pool's workers, waiting at most `timeout` seconds before killing them outright."""
+    workers = list(getattr(pool, "_pool", []))          # the worker processes (CPython's attribute)
+    stopper = threading.Thread(target=pool.terminate, daemon=True)
+    stopper.start()
+    stopper.join(timeout)
+    for p in workers:
+        if p.is_alive():
+            p.kill()
+
+
+def _render_all(jobs: list, workers: int, bar) -> dict:
+    """Run `_generate_subject` on every job (in `workers` processes when > 1) -> {sid: frame stats}."""
+    stats = {}
+    if workers > 1 and len(jobs) > 1:
+        pool = mp.get_context().Pool(workers, initializer=_ignore_sigint)
+        try:
+            for res in pool.imap_unordered(_generate_subject, jobs):
+                stats[res["sid"]] = res["frames"]
+                bar.update()
+            pool.close()
+            pool.join()
+        except BaseException:                            # Ctrl-C, or a worker's error
+            _stop_pool(pool)
+            raise
+    else:
+        for job in jobs:
+            res = _generate_subject(job)
+            stats[res["sid"]] = res["frames"]
+            bar.update()
+    return stats
+
+
+def _dataset_meta(ident: dict, spec: SynthPreset, seed: int, n: int, subs, stats: dict, raw_dir: Path,
+                  raw_png: bool) -> dict:
+    raw_lengths = [v[0] for s in stats.values() for v in s.values()]
+    kept_lengths = [v[1] for s in stats.values() for v in s.values()]
+    meta = dict(ident)
+    meta.update({
+        "fps": FPS, "types": list(spec.types), "views": list(spec.views),
+        "frame_size": [64, 64], "cycles_per_sequence": list(spec.cycles),
+        "raw_field": [FIELD_H, FIELD_W], "raw_png": str(raw_dir.name) if raw_png else None,
+        "n_sequences": len(kept_lengths), "frames_raw_total": int(sum(raw_lengths)),
+        "frames_kept_total": int(sum(kept_lengths)),
+        "frames_kept_range": [int(min(kept_lengths)), int(max(kept_lengths))],
+        "twins": twin_pairs(spec, seed, n),
+        "subjects": {s.sid: s.traits() for s in subs},
+    })
+    return meta
+
+
+def _move_into_place(pairs, tag: str) -> None:
+    """Rename each finished temporary folder onto its destination (the old one moved aside, then deleted)."""
+    for src, dst in pairs:
+        if src is None:
+            continue
+        if dst.exists():
+            old = dst.with_name(dst.name + tag + "-old")
+            os.replace(dst, old)
+            os.replace(src, dst)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(src, dst)
+
+
 def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini", seed: int = 0,
              overwrite: bool = False, raw_png: bool = False, subjects: int | None = None,
-             progress: bool = True, workers: int | None = None) -> Path:
+             progress: bool = True, workers: int | None = None, wait: bool = False) -> Path:
     """Generate a SynthGait dataset (docs/synthgait.md) in the OpenGait layout; returns its folder.
 
     preset: "mini" (30 subjects), "b" (124, CASIA-B's size) or "test" (4, for unit tests);
-    subjects: a different number of subjects (split 74:50 like CASIA-B);
-    raw_png: also write CASIA-B-style raw PNGs into `<out>-raw/` (for `pretreat`);
-    workers: processes (default: up to 2, one per CPU; results do not depend on it).
-    Refuses to replace a folder holding anything else unless `overwrite=True`; returns at
-    once when `out` already holds this preset/seed/version/size.
+    seed: an integer >= 0; subjects: a different number of subjects, >= 2 (split 74:50 like
+    CASIA-B); raw_png: also write CASIA-B-style raw PNGs into `<out>-raw/` (for `pretreat`);
+    workers: processes (default: up to 2, one per CPU; results do not depend on it);
+    wait: when another process is generating into `out`, wait for it instead of refusing.
+    Returns at once when `out` already holds this preset/seed/version/size. Replaces only a
+    SynthGait dataset, and only with `overwrite=True`; refuses any other folder's content.
     """
-    if preset not in SYNTHGAIT_PRESETS:
-        raise ValueError(f"generate: unknown preset {preset!r}; choose one of {sorted(SYNTHGAIT_PRESETS)}")
+    n = _check_arguments(preset, seed, subjects)
     spec = SYNTHGAIT_PRESETS[preset]
-    n = int(subjects or spec.n_subjects)
-    if n < 2:
-        raise ValueError(f"generate: need at least 2 subjects (one train, one test), got {n}")
     out = Path(out)
+    _check_target(out, raw_png)
     raw_dir = out.with_name(out.name + "-raw")
-    ident = _identity(preset, seed, n)
-    meta = _read_meta(out) if out.is_dir() else None
-    complete = meta is not None and all(meta.get(k) == v for k, v in ident.items())
-    if complete and not overwrite and (not raw_png or raw_dir.is_dir()):
-        print(f"SynthGait {preset} (seed {seed}, {n} subjects, v{GENERATOR_VERSION}) already complete at {out}")
-        return out
-    for folder in (out, raw_dir) if raw_png else (out,):
-        if folder.exists() and not overwrite and not (folder == out and complete):
-            busy = folder.is_file() or any(folder.iterdir())
-            if busy:
-                what = (f"a different dataset ({ {k: meta.get(k) for k in ident} })" if folder == out and meta
-                        else "files that are not a SynthGait dataset")
-                raise FileExistsError(f"generate: {folder} already holds {what}; pass overwrite=True "
-                                      f"(CLI: --overwrite) to replace it, or choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for folder in (out, raw_dir):
-        _remove_stale_temporaries(folder)
-    tag = f".tmp-{os.getpid()}"
-    tmp = out.with_name(out.name + tag)
-    tmp_raw = raw_dir.with_name(raw_dir.name + tag) if raw_png else None
-    t0 = time.time()
-    try:
-        for folder in (tmp, tmp_raw):
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir()
-        subs = _subjects(spec, seed, n)
-        jobs = [(spec, seed, s, str(tmp), str(tmp_raw) if tmp_raw else None) for s in subs]
-        workers = workers or min(2, os.cpu_count() or 1)
-        stats = {}
-        from tqdm.auto import tqdm
+    with _exclusive(out, wait=wait):
+        ident = _identity(preset, seed, n)
+        meta = _read_meta(out) if out.is_dir() else None
+        meta = meta if meta is not None and meta.get("generator") == "synthgait" else None
+        complete = meta is not None and all(meta.get(k) == v for k, v in ident.items())
+        if complete and not overwrite and (not raw_png or raw_dir.is_dir()):
+            print(f"SynthGait {preset} (seed {seed}, {n} subjects, v{GENERATOR_VERSION}) already complete at {out}")
+            return out
+        if not complete or overwrite:
+            _check_replaceable(out, raw_dir, raw_png, meta, ident, overwrite)
+        for folder in (out, raw_dir):
+            _remove_stale_temporaries(folder)
+        tag = f".tmp-{os.getpid()}"
+        tmp = out.with_name(out.name + tag)
+        tmp_raw = raw_dir.with_name(raw_dir.name + tag) if raw_png else None
+        t0 = time.time()
+        try:
+            for folder in (tmp, tmp_raw):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir()
+            subs = _subjects(spec, seed, n)
+            jobs = [(spec, seed, s, str(tmp), str(tmp_raw) if tmp_raw else None) for s in subs]
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), desc=f"SynthGait {preset}", unit="subject", disable=not progress)
-        if workers > 1 and len(jobs) > 1:
-            with mp.get_context().Pool(workers) as pool:
-                for res in pool.imap_unordered(_generate_subject, jobs):
-                    stats[res["sid"]] = res["frames"]
-                    bar.update()
-        else:
-            for job in jobs:
-                res = _generate_subject(job)
-                stats[res["sid"]] = res["frames"]
-                bar.update()
-        bar.close()
-        sids = subject_ids(n)
-        n_train = int(round(n * TRAIN_FRACTION))
-        _write_json(tmp / "partition.json", {"TRAIN_SET": sids[:n_train], "TEST_SET": sids[n_train:]})
-        raw_lengths = [v[0] for s in stats.values() for v in s.values()]
-        kept_lengths = [v[1] for s in stats.values() for v in s.values()]
-        meta = dict(ident)
-        meta.update({
-            "fps": FPS, "types": list(spec.types), "views": list(spec.views),
-            "frame_size": [64, 64], "cycles_per_sequence": list(spec.cycles),
-            "raw_field": [FIELD_H, FIELD_W], "raw_png": str(raw_dir.name) if raw_png else None,
-            "n_sequences": len(kept_lengths), "frames_raw_total": int(sum(raw_lengths)),
-            "frames_kept_total": int(sum(kept_lengths)),
-            "frames_kept_range": [int(min(kept_lengths)), int(max(kept_lengths))],
-            "twins": twin_pairs(spec, seed, n),
-            "subjects": {s.sid: s.traits() for s in subs},
-        })
-        _write_json(tmp / "meta.json", meta)          # written last: its presence marks completeness
-        for src, dst in ((tmp, out), (tmp_raw, raw_dir)):
-            if src is None:
-                continue
-            if dst.exists():
-                old = dst.with_name(dst.name + tag + "-old")
-                os.replace(dst, old)
-                os.replace(src, dst)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(src, dst)
-    finally:
-        for folder in (tmp, tmp_raw):
-            if folder is not None and folder.exists():
-                shutil.rmtree(folder, ignore_errors=True)
-    dt = time.time() - t0
-    print(f"SynthGait {preset}: {n} subjects, {len(kept_lengths)} sequences, {sum(kept_lengths)} frames "
-          f"in {dt:.1f} s -> {out}" + (f" (+ raw PNGs in {raw_dir})" if raw_png else ""))
+            bar = tqdm(total=len(jobs), desc=f"SynthGait {preset}", unit="subject", disable=not progress)
+            stats = _render_all(jobs, workers or min(2, os.cpu_count() or 1), bar)
+            bar.close()
+            sids = subject_ids(n)
+            n_train = int(round(n * TRAIN_FRACTION))
+            _write_json(tmp / "partition.json", {"TRAIN_SET": sids[:n_train], "TEST_SET": sids[n_train:]})
+            meta = _dataset_meta(ident, spec, seed, n, subs, stats, raw_dir, raw_png)
+            _write_json(tmp / "meta.json", meta)          # written last: its presence marks completeness
+            _move_into_place(((tmp, out), (tmp_raw, raw_dir)), tag)
+        finally:
+            for folder in (tmp, tmp_raw):
+                if folder is not None and folder.exists():
+                    shutil.rmtree(folder, ignore_errors=True)
+    print(f"SynthGait {preset}: {n} subjects, {meta['n_sequences']} sequences, {meta['frames_kept_total']} frames "
+          f"in {time.time() - t0:.1f} s -> {out}" + (f" (+ raw PNGs in {raw_dir})" if raw_png else ""))
     return out
 
 
@@ -252,7 +394,8 @@ def ensure_synthgait(preset: str = "mini", root: str | os.PathLike = "data", see
     """The folder `<root>/synthgait-<preset>`, generated first when missing (for notebooks).
 
     A SynthGait dataset of the same preset and seed made by an older generator version is
-    replaced; anything else in the folder makes it refuse (see `generate`).
+    replaced; anything else in the folder makes it refuse (see `generate`). When another
+    process is generating the same folder, waits for it (notebooks started together).
     """
     out = Path(root) / f"synthgait-{preset}"
     meta = _read_meta(out)
@@ -260,8 +403,8 @@ def ensure_synthgait(preset: str = "mini", root: str | os.PathLike = "data", see
         if meta.get("version") == GENERATOR_VERSION:
             return out
         print(f"{out} was made by SynthGait {meta.get('version')}; regenerating with {GENERATOR_VERSION}")
-        return generate(preset, out, seed=seed, progress=progress, overwrite=True)
-    return generate(preset, out, seed=seed, progress=progress)
+        return generate(preset, out, seed=seed, progress=progress, overwrite=True, wait=True)
+    return generate(preset, out, seed=seed, progress=progress, wait=True)
 
 
 def load_meta(root: str | os.PathLike) -> dict:

@@ -1,41 +1,38 @@
-"""Figures of gait data and of MGFE's inputs: silhouettes, GEIs, skeletons, preprocessing, frames vs units.
+"""Figures of gait data: silhouettes, GEIs, overlays, skeletons, preprocessing, batches (notebooks 00, 01).
 
-One helper per figure kind (STYLE.md, "d2l"); every `show_*` / `plot_*` helper returns the
-matplotlib `Figure` (the notebook displays it) and takes numpy arrays or torch tensors.
-Images may be `uint8` (0..255) or floats in [0, 1]. The few pure functions here
-(`to_image`, `feature_energy`, `fourier_series`, `row_dependency`, `layout_tree`) are
-tested in `tests/test_viz_data.py`.
+One helper per figure kind (as d2l does); every helper returns the matplotlib `Figure`
+and takes numpy arrays or torch tensors (see `gaitgs_lib.viz` for the shared conventions).
+Images may be `uint8` (0..255) or floats in [0, 1]. The pure functions here (`to_image`,
+`feature_energy`, `overlay_rgb`, `layout_tree`) are tested in `tests/test_viz_data.py`;
+figures of the model's insides live in `viz.model`, results in `viz.results`.
 """
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 __all__ = [
     "to_image",
     "feature_energy",
-    "fourier_series",
-    "row_dependency",
+    "overlay_rgb",
     "layout_tree",
     "show_silhouettes",
     "show_contact_grid",
     "show_geis",
+    "show_overlay",
     "plot_joint_angles",
     "show_skeletons",
     "show_preprocessing",
     "show_pk_batch",
     "plot_frame_windows",
-    "show_kernels",
-    "show_row_dependency",
-    "show_frames_vs_units",
-    "show_retrieval",
     "plot_signals",
 ]
 
@@ -85,39 +82,22 @@ def feature_energy(features) -> np.ndarray:
     return np.sqrt(np.mean(f ** 2, axis=0)).astype(np.float32)
 
 
-def fourier_series(coefficients: Sequence, t) -> np.ndarray:
-    """`a0 + sum_k (a_k cos 2 pi k t + b_k sin 2 pi k t)` for `coefficients = [a0, (a1, b1), (a2, b2), ...]`.
+# Colours of `overlay_rgb`: first walk orange, second walk blue; where both are, white.
+OVERLAY_COLOURS = ((1.0, 0.55, 0.0), (0.0, 0.45, 1.0))
 
-    `t` is the gait-cycle phase in [0, 1) (docs/synthgait.md, "Body and motion model").
+
+def overlay_rgb(first, second) -> np.ndarray:
+    """Two frames `[h, w]` as one RGB image `[h, w, 3]`: first orange, second blue, both white.
+
+    The colours add up (orange + blue = white), so a pixel covered by both walks is white, a
+    pixel of only one walk shows its colour, and black is background: the pose difference of
+    two walks is exactly the coloured area.
     """
-    t = np.asarray(t, dtype=np.float64)
-    if len(coefficients) == 0:
-        raise ValueError("fourier_series: coefficients must start with a0, then (a_k, b_k) pairs")
-    out = np.full_like(t, float(coefficients[0]))
-    for k, pair in enumerate(coefficients[1:], start=1):
-        if len(pair) != 2:
-            raise ValueError(f"fourier_series: harmonic {k} must be a pair (a_k, b_k), got {pair!r}")
-        a, b = pair
-        out = out + a * np.cos(2 * np.pi * k * t) + b * np.sin(2 * np.pi * k * t)
-    return out
-
-
-def row_dependency(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, row_axis: int = -2) -> np.ndarray:
-    """How much every output row depends on every input row: `[h_out, h_in]`, entry `sum |d out_i / d in_j|`.
-
-    `fn` maps `x` (e.g. `[n, c, s, h, w]`) to an output with rows on the same `row_axis`.
-    An exact zero at `(i, j)` means input row `j` cannot influence output row `i` at all:
-    for STEM's local branch the matrix is block-diagonal, one block per strip.
-    """
-    x = x.detach().clone().requires_grad_(True)
-    out = fn(x)
-    h_out = out.shape[row_axis]
-    rows = []
-    for i in range(h_out):
-        (grad,) = torch.autograd.grad(out.select(row_axis, i).sum(), x, retain_graph=i + 1 < h_out)
-        g = grad.abs().movedim(row_axis, 0)  # [h_in, ...]
-        rows.append(g.reshape(g.shape[0], -1).sum(dim=1))
-    return torch.stack(rows).cpu().numpy()  # [h_out, h_in]
+    a, b = to_image(first), to_image(second)
+    if a.shape != b.shape:
+        raise ValueError(f"overlay_rgb: frames of different sizes {a.shape} and {b.shape}")
+    rgb = a[..., None] * np.asarray(OVERLAY_COLOURS[0]) + b[..., None] * np.asarray(OVERLAY_COLOURS[1])
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
 
 
 def layout_tree(root: str | os.PathLike, max_entries: int = 2, depth: int = 4) -> str:
@@ -271,6 +251,40 @@ def show_geis(geis, titles: Sequence[str], difference: bool = True, suptitle: st
     return fig
 
 
+def show_overlay(first, second, labels: Sequence[str], titles: Sequence[str] | None = None,
+                 suptitle: str = "Two walks overlaid", ncols: int | None = None) -> Figure:
+    """Frames of two walks `[k, h, w]` overlaid pairwise (`overlay_rgb`), with a colour legend.
+
+    Orange = only `labels[0]`, blue = only `labels[1]`, white = both: where two walks differ
+    in pose is the coloured area, visible at a glance even when each walk alone looks alike.
+    """
+    first, second = [to_image(f) for f in first], [to_image(f) for f in second]
+    if len(first) != len(second) or not first:
+        raise ValueError(f"show_overlay: {len(first)} and {len(second)} frames; need the same number (>= 1)")
+    if len(labels) != 2:
+        raise ValueError(f"show_overlay: labels must name the two walks, got {list(labels)}")
+    if titles is not None and len(titles) != len(first):
+        raise ValueError(f"show_overlay: {len(titles)} titles for {len(first)} frame pairs")
+    h, w = first[0].shape
+    fig, axes = _grid(len(first), ncols, panel=1.5, aspect=h / w)
+    fig.set_figheight(fig.get_figheight() + 0.4)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(first):
+            ax.set_visible(False)
+            continue
+        ax.imshow(overlay_rgb(first[k], second[k]), interpolation="nearest")
+        _blank(ax)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    handles = [Patch(color=OVERLAY_COLOURS[0], label=f"only {labels[0]}"),
+               Patch(color=OVERLAY_COLOURS[1], label=f"only {labels[1]}"),
+               Patch(facecolor="white", edgecolor="0.5", label="both")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle(suptitle)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
 def plot_joint_angles(curves: Mapping[str, np.ndarray], normative: Mapping[str, np.ndarray] | None = None,
                       phase=None, ncols: int = 3, title: str = "Joint angles over one gait cycle",
                       curve_label: str = "subjects") -> Figure:
@@ -403,14 +417,15 @@ def show_pk_batch(frames, subject_labels: Sequence[str], sequence_labels: Sequen
 
 def plot_frame_windows(lengths: Sequence[int], starts: Sequence[int], window: int, labels: Sequence[str],
                        title: str = "Where each training window lies in its sequence") -> Figure:
-    """Horizontal bars: each sequence's length (grey) and the window of `window` frames drawn from it.
+    """Horizontal bars: each sequence's length (grey) and the window of `window` frames drawn from it (blue).
 
-    A sequence shorter than the window is tiled (repeated), drawn as a hatched bar beyond its end.
+    A sequence shorter than the window is tiled (repeated), drawn as a hatched bar beyond its
+    end. A legend names the three kinds of bar.
     """
     m = len(lengths)
     if not (len(starts) == len(labels) == m):
         raise ValueError("plot_frame_windows: lengths, starts and labels must have the same length")
-    fig, ax = plt.subplots(figsize=(8, 0.28 * m + 1.2))
+    fig, ax = plt.subplots(figsize=(10, 0.28 * m + 1.2))
     for i, (n, s) in enumerate(zip(lengths, starts)):
         ax.barh(i, n, color="0.8", height=0.7)
         end = s + window
@@ -423,140 +438,26 @@ def plot_frame_windows(lengths: Sequence[int], starts: Sequence[int], window: in
     ax.set_ylabel("sequence in the batch")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+    handles = [Patch(color="0.8", label="whole sequence (frames on disk)"),
+               Patch(color="tab:blue", label=f"the {window}-frame window fed to the model")]
+    if any(s + window > n for n, s in zip(lengths, starts)):
+        handles.append(Patch(facecolor="tab:blue", alpha=0.4, hatch="//", label="tiled: the sequence repeated"))
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
 
-def show_kernels(kernels: Mapping[str, np.ndarray], title: str = "Kernels, one temporal slice per column") -> Figure:
-    """Rows = named kernels `[t, kh, kw]` (one output/input channel pair), columns = temporal slices.
-
-    Signed weights: a diverging colour map centred on zero, one scale for the whole figure.
-    """
-    names = list(kernels)
-    ks = [_numpy(kernels[n]) for n in names]
-    if any(k.ndim != 3 for k in ks):
-        raise ValueError("show_kernels: every kernel must be [t, kh, kw] (one channel pair)")
-    t = max(k.shape[0] for k in ks)
-    vmax = max(float(np.abs(k).max()) for k in ks) or 1.0
-    fig, axes = plt.subplots(len(ks), t, figsize=(1.5 * t + 1.8, 1.35 * len(ks) + 0.6), squeeze=False)
-    for r, (name, k) in enumerate(zip(names, ks)):
-        for c in range(t):
-            ax = axes[r, c]
-            if c < k.shape[0]:
-                im = ax.imshow(k[c], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-                for (y, x), v in np.ndenumerate(k[c]):
-                    ax.text(x, y, f"{v:.2f}", ha="center", va="center", fontsize=6)
-            else:
-                ax.set_visible(False)
-            _blank(ax, xlabel=f"t = {c}" if r == len(ks) - 1 else None, ylabel=name if c == 0 else None)
-    fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label="weight")
-    fig.suptitle(title)
-    return fig
-
-
-def show_row_dependency(maps: Mapping[str, np.ndarray], strip_height: int | None = None,
-                        title: str = "Which input rows can change which output rows") -> Figure:
-    """Heatmaps of `row_dependency` results `[h_out, h_in]` side by side, log-scaled; zero = white.
-
-    `strip_height` draws STEM's strip borders, so that a block-diagonal matrix shows that
-    no information crosses a border.
-    """
-    names = list(maps)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names) + 0.8, 3.5), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        m = np.asarray(maps[name], dtype=np.float64)
-        shown = np.where(m > 0, np.log10(np.maximum(m, 1e-30)), np.nan)
-        finite = shown[np.isfinite(shown)]
-        cmap = plt.get_cmap("viridis").with_extremes(bad="white")
-        im = ax.imshow(shown, cmap=cmap, vmin=finite.min() if finite.size else 0,
-                       vmax=finite.max() if finite.size else 1)
-        if strip_height:
-            for b in range(strip_height, m.shape[0], strip_height):
-                ax.axhline(b - 0.5, color="tab:red", lw=0.8)
-                ax.axvline(b - 0.5, color="tab:red", lw=0.8)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("input row")
-        ax.set_ylabel("output row")
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="log10 sum |gradient|")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def show_frames_vs_units(frames, units, frames_per_unit: int = 3, max_units: int = 4,
-                         title: str = "Frames (fine branch) and the units that aggregate them (coarse branch)",
-                         frame_label: str = "frames", unit_label: str = "units") -> Figure:
-    """Top row: per-frame maps `[s, h, w]`; bottom row: unit maps `[u, h, w]`, each under its 3 frames.
-
-    Pass `feature_energy(...)` of a feature tensor (or raw silhouettes). Sequential colour
-    map, one colour scale per row, and a colour bar for each.
-    """
-    frames, units = _numpy(frames), _numpy(units)
-    if frames.ndim != 3 or units.ndim != 3:
-        raise ValueError(f"show_frames_vs_units: expected frames [s, h, w] and units [u, h, w], got "
-                         f"{tuple(frames.shape)} and {tuple(units.shape)}")
-    u = min(max_units, units.shape[0], frames.shape[0] // frames_per_unit)
-    if u < 1:
-        raise ValueError(f"show_frames_vs_units: need at least {frames_per_unit} frames and one unit")
-    s = u * frames_per_unit
-    h, w = frames.shape[1:]
-    panel = min(1.1, (MAX_WIDTH - 1) / s)
-    fig = plt.figure(figsize=(panel * s + 1.0, 2 * panel * h / w + 1.0))
-    gs = fig.add_gridspec(2, s + 1, width_ratios=[1] * s + [0.12], hspace=0.25, wspace=0.08)
-    row_max = [float(frames[:s].max()) or 1.0, float(units[:u].max()) or 1.0]
-    for k in range(s):
-        ax = fig.add_subplot(gs[0, k])
-        im_f = ax.imshow(frames[k], cmap="viridis", vmin=0, vmax=row_max[0])
-        _blank(ax, ylabel=frame_label if k == 0 else None)
-        ax.set_title(f"frame {k}", fontsize=8)
-    fig.colorbar(im_f, cax=fig.add_subplot(gs[0, s]))
-    for j in range(u):
-        ax = fig.add_subplot(gs[1, j * frames_per_unit:(j + 1) * frames_per_unit])
-        im_u = ax.imshow(units[j], cmap="viridis", vmin=0, vmax=row_max[1])
-        _blank(ax, ylabel=unit_label if j == 0 else None)
-        ax.set_title(f"unit {j} = frames {j * frames_per_unit}-{(j + 1) * frames_per_unit - 1}", fontsize=8)
-    fig.colorbar(im_u, cax=fig.add_subplot(gs[1, s]))
-    fig.suptitle(title)
-    return fig
-
-
-def show_retrieval(probe, gallery, correct: Sequence[bool], probe_title: str, gallery_titles: Sequence[str],
-                   title: str = "A probe and its nearest gallery sequences") -> Figure:
-    """The probe (left) and its nearest gallery items, best first; green border = same subject, red = another."""
-    gallery = [to_image(g) for g in gallery]
-    if not (len(gallery) == len(correct) == len(gallery_titles)):
-        raise ValueError(f"show_retrieval: {len(gallery)} gallery images, {len(correct)} flags and "
-                         f"{len(gallery_titles)} titles must match")
-    probe = to_image(probe)
-    h, w = probe.shape
-    n = len(gallery) + 1
-    panel = min(1.5, MAX_WIDTH / n)
-    fig, axes = plt.subplots(1, n, figsize=(panel * n, panel * h / w + 1.0), squeeze=False)
-    axes[0, 0].imshow(probe, cmap="gray", vmin=0, vmax=1)
-    _blank(axes[0, 0], xlabel="probe")
-    axes[0, 0].set_title(probe_title, fontsize=8)
-    for k, (img, ok, name) in enumerate(zip(gallery, correct, gallery_titles), start=1):
-        ax = axes[0, k]
-        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
-        _blank(ax, xlabel=f"rank {k}")
-        for spine in ax.spines.values():
-            spine.set_visible(True)
-            spine.set_color("tab:green" if ok else "tab:red")
-            spine.set_linewidth(3)
-        ax.set_title(name, fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_signals(signals: Mapping[str, np.ndarray], xlabel: str, ylabel: str, title: str, fps: float | None = None) -> Figure:
+def plot_signals(signals: Mapping[str, np.ndarray], xlabel: str, ylabel: str, title: str,
+                 fps: float | None = None, ax=None) -> Figure:
     """Per-frame signals (e.g. the distance between the feet) as lines over time, one per label.
 
-    With `fps` a second x axis on top gives the time in seconds.
+    With `fps` a second x axis on top gives the time in seconds. One panel: draws into `ax`
+    when given.
     """
     if not signals:
         raise ValueError("plot_signals: no signals")
-    fig, ax = plt.subplots(figsize=(8, 2.8))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 2.8), layout="constrained")
     for label, values in signals.items():
         v = _numpy(values)
         ax.plot(np.arange(len(v)), v, marker=".", lw=1.5, label=label)
@@ -568,5 +469,4 @@ def plot_signals(signals: Mapping[str, np.ndarray], xlabel: str, ylabel: str, ti
     if fps:
         top = ax.secondary_xaxis("top", functions=(lambda f: f / fps, lambda t: t * fps))
         top.set_xlabel("time (s)")
-    fig.tight_layout()
-    return fig
+    return ax.figure

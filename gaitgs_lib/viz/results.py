@@ -1,34 +1,41 @@
-"""Figures of training and results: loss curves, triplet geometry, rank-1 heatmaps, CMC
-curves, embedding projections and ablation bars (notebooks 05, 06 and 08).
+"""Figures of training and results: loss curves, triplet geometry, pair distances, retrieval
+examples, rank-1 heatmaps, CMC curves, embedding projections and ablation bars (notebooks 00,
+05, 06 and 08).
 
-One helper per figure kind (the d2l habit, STYLE.md). Each `plot_*` helper draws on an
-`ax` (or a grid of axes) it is given, or makes its own figure, and returns the axes; the
-small pure functions beside them (`read_metrics`, `smooth_curve`, `triplet_zones`,
-`pca_2d`, `ablation_deltas`, ...) carry the numbers and are covered by
-`tests/test_viz_results.py`.
+One helper per figure kind (as d2l does). Every helper returns the Figure;
+single-panel helpers draw into an `ax` when given one, multi-panel helpers into `axes`
+(see `gaitgs_lib.viz` for the conventions). The small pure functions beside them
+(`read_metrics`, `smooth_curve`, `triplet_zones`, `pca_2d`, `ablation_deltas`, ...) carry the
+numbers and are covered by `tests/test_viz_results.py`.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+
+from ..evaluation import part_distance
+from .data import to_image
+
+from ..training.metrics import read_metrics  # the one reader of metrics.jsonl (a run folder or the file)
 
 __all__ = [
     "read_metrics", "smooth_curve", "plot_training_curves", "LiveCurves",
     "toy_embedding_2d", "triplet_zones", "plot_triplet_geometry", "pair_distances", "plot_pair_distances",
     "plot_rank1_heatmaps", "plot_per_view_rank1", "plot_cmc",
     "pca_2d", "plot_embedding_projection",
-    "plot_condition_bars", "ablation_deltas", "plot_ablation_bars", "plot_metric_comparison",
+    "plot_condition_bars", "ablation_deltas", "plot_ablation_bars", "plot_metric_comparison", "show_retrieval",
     "PAPER_CASIA_B_64", "PAPER_ABLATION_DIRECTION",
 ]
 
 CONDITIONS = ("NM", "BG", "CL")
 
-# Published CASIA-B rank-1 (%) at 64x44, identical views excluded (paper Table 1).
+# Published CASIA-B rank-1 (%) at 64x44, identical views excluded, as the GaitGS paper reports them.
 # These are real CASIA-B numbers; the series measures its own models on SynthGait.
 PAPER_CASIA_B_64 = {
     "GaitSet": {"NM": 95.8, "BG": 90.0, "CL": 75.4},
@@ -47,41 +54,17 @@ PAPER_ABLATION_DIRECTION = {
 }
 
 
-def _plt():
-    import matplotlib.pyplot as plt  # imported lazily: the library must not need a display
-
-    return plt
-
-
 def _new_ax(ax, figsize=(6, 4)):
+    """`ax` itself, or the one Axes of a new figure of `figsize` (single-panel helpers)."""
     if ax is not None:
         return ax
-    _, ax = _plt().subplots(figsize=figsize)
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
 
 # --------------------------------------------------------------------------------------
 # Training curves
 # --------------------------------------------------------------------------------------
-def read_metrics(path) -> list[dict]:
-    """Records of a `metrics.jsonl` (one JSON object per line); blank lines are skipped.
-
-    A line that is not JSON raises ValueError naming the file and the line number.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"metrics file {path.name} not found (expected <run>/metrics.jsonl)")
-    records = []
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path.name} line {i} is not JSON: {err.msg}") from None
-    return records
-
-
 def smooth_curve(values: Sequence[float], weight: float = 0.0) -> np.ndarray:
     """Exponential moving average with bias correction (TensorBoard's smoothing).
 
@@ -123,12 +106,11 @@ def plot_training_curves(records, keys=("loss", "triplet", "nonzero_frac"), smoo
     records: a list of dicts or a path to `metrics.jsonl` (the trainer logs "loss",
     "triplet", "ce", "nonzero_frac", "mean_dist", "lr", "seq_per_s"); keys missing from
     every record are skipped. `resumed_at` draws a dashed
-    line at the iteration where a run was resumed. Returns the axes.
+    line at the iteration where a run was resumed. Returns the Figure.
     """
     if isinstance(records, (str, Path)):
         records = read_metrics(records)
     keys = [k for k in keys if any(k in r for r in records)] or list(keys)[:1]
-    plt = _plt()
     if axes is None:
         _, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
         axes = axes[0]
@@ -149,8 +131,9 @@ def plot_training_curves(records, keys=("loss", "triplet", "nonzero_frac"), smoo
     axes[0].legend(fontsize=8)
     if title:
         axes[0].figure.suptitle(title)
-    axes[0].figure.tight_layout()
-    return axes
+    if axes[0].figure.get_layout_engine() is None:
+        axes[0].figure.tight_layout()
+    return axes[0].figure
 
 
 def plot_metric_comparison(runs: Mapping[str, Sequence[Mapping]], key: str = "loss", smooth: float = 0.6, ax=None,
@@ -166,7 +149,7 @@ def plot_metric_comparison(runs: Mapping[str, Sequence[Mapping]], key: str = "lo
     ax.set_title(title or f"{_METRIC_LABELS.get(key, key)} per run" + (f" (EMA {smooth})" if smooth > 0 else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return ax
+    return ax.figure
 
 
 class LiveCurves:
@@ -190,7 +173,6 @@ class LiveCurves:
             self._draw()
 
     def _draw(self):
-        plt = _plt()
         if self._fig is None:
             self._fig, axes = plt.subplots(1, len(self.keys), figsize=(4.2 * len(self.keys), 3.2), squeeze=False)
             self._axes = axes[0]
@@ -214,7 +196,7 @@ class LiveCurves:
         if self.records:
             self._draw()
         if self._fig is not None:
-            _plt().close(self._fig)
+            plt.close(self._fig)
 
 
 # --------------------------------------------------------------------------------------
@@ -273,7 +255,6 @@ def plot_triplet_geometry(points, labels, anchor: int, positive: int, margin: fl
     outer circle are active (hard: inside the inner circle, semi-hard: in the ring), those
     outside contribute nothing. Colours = classes, marker edge = zone.
     """
-    plt = _plt()
     ax = _new_ax(ax, (5, 5))
     x = np.asarray(torch.as_tensor(points, dtype=torch.float32))
     y = np.asarray(torch.as_tensor(labels))
@@ -305,7 +286,7 @@ def plot_triplet_geometry(points, labels, anchor: int, positive: int, margin: fl
     ax.set_ylabel("embedding dim 2")
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return ax
+    return ax.figure
 
 
 def pair_distances(embeddings, labels):
@@ -314,8 +295,6 @@ def pair_distances(embeddings, labels):
     embeddings [n, c, p], labels [n] -> (positive distances [n_pos], negative distances
     [n_neg]) as numpy, each unordered pair once (i < j).
     """
-    from ..evaluation import part_distance
-
     emb = torch.as_tensor(embeddings).detach().float()
     y = torch.as_tensor(labels)
     if emb.ndim != 3 or len(y) != len(emb):
@@ -329,29 +308,34 @@ def pair_distances(embeddings, labels):
 
 
 def plot_pair_distances(pos, neg, margin: float | None = None, ax=None, title: str = "pair distances in a batch"):
-    """Histograms of positive-pair and negative-pair distances (density), optional margin bar.
+    """Histograms of positive-pair and negative-pair distances (density), and the triplet margin.
 
     Training should pull the blue (same subject) mass left of the orange (different subjects)
-    mass; the gap between them is what the triplet margin asks for.
+    mass; the gap between them is what the triplet margin asks for. With `margin`, a grey
+    band of that width starts at the median positive distance; when the band is wider than
+    the whole plot (an untrained network maps everything close together), a note says so.
     """
     ax = _new_ax(ax, (5.5, 3.5))
     pos, neg = np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
-    bins = np.linspace(0, max(pos.max(initial=0), neg.max(initial=0)) * 1.02 + 1e-9, 40)
+    right = max(pos.max(initial=0), neg.max(initial=0)) * 1.02 + 1e-9
+    bins = np.linspace(0, right, 40)
     ax.hist(pos, bins=bins, density=True, alpha=0.6, color="C0", label=f"same subject ({len(pos)} pairs)")
     ax.hist(neg, bins=bins, density=True, alpha=0.6, color="C1", label=f"different subjects ({len(neg)} pairs)")
+    ax.set_xlim(0, right)
     if margin is not None and len(pos):
         m = float(np.median(pos))
-        top = ax.get_ylim()[1] * 1.15
-        ax.set_ylim(0, top)
-        ax.annotate("", xy=(m + margin, top * 0.9), xytext=(m, top * 0.9),
-                    arrowprops={"arrowstyle": "<->", "color": "k"})
-        ax.text(m + margin / 2, top * 0.92, f"margin {margin} from the median positive", ha="center",
-                va="bottom", fontsize=7)
+        if m + margin <= right:
+            ax.axvspan(m, m + margin, color="0.5", alpha=0.25, lw=0,
+                       label=f"margin {margin} beyond the median\nsame-subject distance")
+        else:
+            ax.text(0.98, 0.55, f"the margin {margin} is wider\nthan the whole range\nshown: every triple\nis active",
+                    transform=ax.transAxes, ha="right", va="top", fontsize=8,
+                    bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"})
     ax.set_xlabel("distance (mean over parts)")
     ax.set_ylabel("density")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="center right")
-    return ax
+    ax.legend(fontsize=8, loc="upper right")
+    return ax.figure
 
 
 # --------------------------------------------------------------------------------------
@@ -359,36 +343,43 @@ def plot_pair_distances(pos, neg, margin: float | None = None, ax=None, title: s
 # --------------------------------------------------------------------------------------
 def plot_rank1_heatmaps(result: Mapping, conditions: Sequence[str] | None = None, axes=None,
                         annot: bool = True, title: str | None = None, cmap: str = "viridis"):
-    """Seaborn heatmaps of the probe-view x gallery-view rank-1 matrices, one per condition.
+    """The probe-view x gallery-view rank-1 matrices, one heatmap per condition, one colour scale.
 
-    `result` is a `casia_b_protocol` / `cross_view_protocol` dict (matrices in %). The
-    diagonal (identical views, excluded from the mean) is hatched. Sequential colour map
-    from 0 to 100 %.
+    `result` is a `casia_b_protocol` / `cross_view_protocol` dict (matrices in %). Every cell
+    carries its value (up to 14 views); the diagonal (identical views, excluded from the
+    mean) keeps its value, in italics inside a white frame. Sequential colour map from 0 to
+    100 %, one labelled colour bar for all panels; every panel names all its views the same way.
     """
-    import seaborn as sns
-
-    plt = _plt()
     conditions = list(conditions or result["conditions"])
     views = list(result["views"])
+    k = len(views)
     if axes is None:
-        _, axes = plt.subplots(1, len(conditions), figsize=(5.2 * len(conditions), 4.6), squeeze=False)
+        side = max(4.2, 0.42 * k + 1.0)
+        _, axes = plt.subplots(1, len(conditions), figsize=(side * len(conditions) + 1.2, side + 0.6),
+                               squeeze=False, layout="constrained")
         axes = axes[0]
-    for k, (ax, cond) in enumerate(zip(axes, conditions)):
+    im = None
+    for ax, cond in zip(axes, conditions):
         mat = np.asarray(result["matrices"][cond], dtype=float)
-        sns.heatmap(mat, ax=ax, vmin=0, vmax=100, cmap=cmap, square=True, annot=annot and len(views) <= 14,
-                    fmt=".0f", annot_kws={"fontsize": 6}, xticklabels=views, yticklabels=views,
-                    cbar=k == len(conditions) - 1, cbar_kws={"label": "rank-1 (%)"})
+        im = ax.imshow(mat, vmin=0, vmax=100, cmap=cmap, interpolation="nearest")
+        if annot and k <= 14:
+            for (i, j), v in np.ndenumerate(mat):
+                if np.isfinite(v):
+                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8 if k <= 11 else 6.5,
+                            color="white" if v < 55 else "black", style="italic" if i == j else "normal")
         for i in range(min(mat.shape)):
-            ax.add_patch(plt.Rectangle((i, i), 1, 1, fill=False, hatch="xx", edgecolor="0.35", lw=0))
-        mean = result["mean"][cond]
-        ax.set_title(f"{cond}: mean {mean:.1f} % (diagonal excluded)")
-        ax.set_xlabel("gallery view")
-        ax.set_ylabel("probe view")
-        ax.tick_params(labelsize=7)
+            ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", lw=1.6))
+        ax.set_xticks(range(k), views, fontsize=8, rotation=90)
+        ax.set_yticks(range(k), views, fontsize=8)
+        ax.set_xlabel("gallery view (degrees)")
+        ax.set_ylabel("probe view (degrees)")
+        ax.set_title(f"{cond}: mean {result['mean'][cond]:.1f} %\n(framed diagonal: same view, excluded)",
+                     fontsize=10)
+    fig = axes[0].figure
+    fig.colorbar(im, ax=list(axes), shrink=0.85, label="rank-1 (%)")
     if title:
-        axes[0].figure.suptitle(title)
-    axes[0].figure.tight_layout()
-    return axes
+        fig.suptitle(title)
+    return fig
 
 
 def plot_per_view_rank1(results: Mapping[str, Mapping], condition: str = "NM", ax=None):
@@ -405,22 +396,27 @@ def plot_per_view_rank1(results: Mapping[str, Mapping], condition: str = "NM", a
     ax.set_title(f"{condition}: rank-1 per probe view")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return ax
+    return ax.figure
 
 
 def plot_cmc(curves: Mapping[str, Sequence[float]], ax=None, title: str = "CMC curve"):
-    """Cumulative match characteristic curves (percent matched within rank r), one per name."""
+    """Cumulative match characteristic curves (percent matched within rank r), one per name.
+
+    The legend gives each curve's value at r = 1. It equals a rank-1 table only when both use
+    the same gallery: a CMC against a gallery of many views at once is higher than the mean
+    over single-view galleries that the CASIA-B table reports.
+    """
     ax = _new_ax(ax, (5, 3.5))
     for name, curve in curves.items():
         c = np.asarray(curve, dtype=float)
-        ax.plot(np.arange(1, len(c) + 1), c, marker="o", ms=3, label=f"{name} (rank-1 {c[0]:.1f})")
+        ax.plot(np.arange(1, len(c) + 1), c, marker="o", ms=3, label=f"{name} (r = 1: {c[0]:.1f} %)")
     ax.set_xlabel("rank r")
     ax.set_ylabel("probes matched within rank r (%)")
     ax.set_ylim(0, 101)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return ax
+    return ax.figure
 
 
 # --------------------------------------------------------------------------------------
@@ -457,7 +453,6 @@ def plot_embedding_projection(xy, labels, ax=None, title: str = "embedding proje
     labels with more than 12 values) gives a sequential colour map and a colour bar,
     which suits ordered labels such as view angles.
     """
-    plt = _plt()
     ax = _new_ax(ax, (5, 4.5))
     xy = np.asarray(xy)
     labels = np.asarray(labels)
@@ -484,7 +479,7 @@ def plot_embedding_projection(xy, labels, ax=None, title: str = "embedding proje
         ax.set_xlabel("component 1")
         ax.set_ylabel("component 2")
     ax.set_title(title)
-    return ax
+    return ax.figure
 
 
 # --------------------------------------------------------------------------------------
@@ -492,11 +487,12 @@ def plot_embedding_projection(xy, labels, ax=None, title: str = "embedding proje
 # --------------------------------------------------------------------------------------
 def plot_condition_bars(table: Mapping[str, Mapping[str, float]], conditions: Sequence[str] = CONDITIONS,
                         ax=None, title: str = "rank-1 per condition", hatch_names: Iterable[str] = (),
-                        ylabel: str = "rank-1 (%)"):
+                        ylabel: str = "rank-1 (%)", colors: Mapping[str, str] | None = None):
     """Grouped bars: one group per condition, one bar per model (name -> {condition: %}).
 
-    Bars of models in `hatch_names` are hatched (e.g. numbers measured on another dataset).
-    Each bar is labelled with its value.
+    Bars of models in `hatch_names` are hatched (e.g. numbers measured on another dataset);
+    `colors` maps a model to its colour (matplotlib's cycle otherwise). Each bar is labelled
+    with its value.
     """
     ax = _new_ax(ax, (max(6, 1.3 * len(table) + 3), 3.8))
     names = list(table)
@@ -506,6 +502,7 @@ def plot_condition_bars(table: Mapping[str, Mapping[str, float]], conditions: Se
     for k, name in enumerate(names):
         vals = [table[name].get(c, np.nan) for c in conditions]
         bars = ax.bar(xs + (k - (len(names) - 1) / 2) * width, vals, width, label=name,
+                      color=(colors or {}).get(name, f"C{k % 10}"),
                       hatch="//" if name in hatch_names else None, edgecolor="white" if name in hatch_names else None)
         for b, v in zip(bars, vals):
             if v is not None and np.isfinite(v):
@@ -519,7 +516,7 @@ def plot_condition_bars(table: Mapping[str, Mapping[str, float]], conditions: Se
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(axis="y", alpha=0.3)
-    return ax
+    return ax.figure
 
 
 def ablation_deltas(results: Mapping[str, Mapping[str, float]], reference: str = "full",
@@ -546,37 +543,86 @@ def ablation_deltas(results: Mapping[str, Mapping[str, float]], reference: str =
     return out
 
 
-def plot_ablation_bars(results: Mapping[str, Mapping[str, float]], reference: str = "full",
-                       conditions: Sequence[str] = CONDITIONS, axes=None, title: str | None = None):
-    """Two panels: rank-1 per condition for every variant, and the change against `reference`.
+# Colours of the variants in `plot_ablation_bars`: no red or blue, which mean "worse" / "better" there.
+_VARIANT_COLOURS = ["0.3", "#66c2a5", "#c9a0dc", "#e5c494", "#a6d854", "#ffd92f", "#b3b3b3"]
 
-    The change panel uses a diverging colour code (red: the variant lost accuracy, i.e. the
-    removed component helped; blue: it gained).
+
+def plot_ablation_bars(results: Mapping[str, Mapping[str, float]], reference: str = "full",
+                       conditions: Sequence[str] = CONDITIONS, axes=None, title: str | None = None,
+                       saturate: float = 10.0):
+    """Two panels: rank-1 per condition for every variant, and a table of the change against `reference`.
+
+    Left: grouped bars, one colour per variant (never red or blue). Right: the change of
+    every variant against `reference` per condition and on the mean, as numbers in coloured
+    cells: red = the variant lost accuracy (the removed block helped), blue = it gained.
+    Colours saturate at `saturate` points so that one collapsed variant cannot wash out the
+    others; the printed numbers keep the exact values.
     """
-    plt = _plt()
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
-    plot_condition_bars(results, conditions, ax=axes[0], title="rank-1 per variant")
+        _, axes = plt.subplots(1, 2, figsize=(13, 3.9), width_ratios=[1.35, 1], layout="constrained")
+    names = list(results)
+    colours = {n: _VARIANT_COLOURS[k % len(_VARIANT_COLOURS)] for k, n in enumerate(names)}
+    plot_condition_bars(results, conditions, ax=axes[0], title="rank-1 per variant", colors=colours)
     deltas = ablation_deltas(results, reference, conditions)
-    names = list(deltas)
+    variants = list(deltas)
     cols = list(conditions) + ["mean"]
-    width = 0.8 / max(1, len(cols))
-    xs = np.arange(len(names))
-    for k, c in enumerate(cols):
-        vals = np.array([deltas[n][c] for n in names])
-        colors = np.where(vals < 0, "#c0392b", "#2e6fb5")
-        axes[1].bar(xs + (k - (len(cols) - 1) / 2) * width, vals, width, color=colors,
-                    alpha=0.35 + 0.65 * (k + 1) / len(cols), edgecolor="k", lw=0.5)
-        for x, v in zip(xs + (k - (len(cols) - 1) / 2) * width, vals):
-            axes[1].text(x, v + (0.3 if v >= 0 else -0.3), c, ha="center", va="bottom" if v >= 0 else "top", fontsize=6)
-    axes[1].axhline(0, color="k", lw=0.8)
-    axes[1].set_xticks(xs)
-    axes[1].set_xticklabels(names, fontsize=8)
-    axes[1].set_xlabel("variant")
-    axes[1].set_ylabel(f"rank-1 change vs {reference} (points)")
-    axes[1].set_title(f"change against {reference} (red: the removed part helped)")
-    axes[1].grid(axis="y", alpha=0.3)
+    grid = np.array([[deltas[n][c] for c in cols] for n in variants])  # [variants, conditions + 1]
+    bound = min(float(np.abs(grid).max()) or 1.0, saturate)
+    im = axes[1].imshow(grid, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+    for (i, j), v in np.ndenumerate(grid):
+        axes[1].text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=9,
+                     color="white" if abs(v) > 0.6 * bound else "black",
+                     weight="bold" if j == len(cols) - 1 else "normal")
+    axes[1].set_xticks(range(len(cols)), cols)
+    axes[1].set_yticks(range(len(variants)), variants)
+    axes[1].set_xlabel("probe condition")
+    axes[1].set_ylabel("variant")
+    axes[1].set_title(f"rank-1 change against {reference} (points)\nred: lower than {reference}, "
+                      "so the removed block helped", fontsize=10)
+    axes[0].figure.colorbar(im, ax=axes[1], extend="both" if float(np.abs(grid).max()) > bound else "neither",
+                            label=f"change (points), colours\nsaturate at ±{bound:g}")
     if title:
         axes[0].figure.suptitle(title)
-    axes[0].figure.tight_layout()
-    return axes
+    return axes[0].figure
+
+
+# --------------------------------------------------------------------------------------
+# Retrieval
+# --------------------------------------------------------------------------------------
+def _blank_panel(ax, xlabel: str | None = None) -> None:
+    """An image panel: no ticks or frame; the label names the panel (probe, rank k)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+
+
+def show_retrieval(probe, gallery, correct: Sequence[bool], probe_title: str, gallery_titles: Sequence[str],
+                   title: str = "A probe and its nearest gallery sequences") -> Figure:
+    """The probe (left) and its nearest gallery items, best first; green border = same subject, red = another."""
+    gallery = [to_image(g) for g in gallery]
+    if not (len(gallery) == len(correct) == len(gallery_titles)):
+        raise ValueError(f"show_retrieval: {len(gallery)} gallery images, {len(correct)} flags and "
+                         f"{len(gallery_titles)} titles must match")
+    probe = to_image(probe)
+    h, w = probe.shape
+    n = len(gallery) + 1
+    panel = min(1.5, 11.0 / n)
+    fig, axes = plt.subplots(1, n, figsize=(panel * n, panel * h / w + 1.0), squeeze=False)
+    axes[0, 0].imshow(probe, cmap="gray", vmin=0, vmax=1)
+    _blank_panel(axes[0, 0], xlabel="probe")
+    axes[0, 0].set_title(probe_title, fontsize=8)
+    for k, (img, ok, name) in enumerate(zip(gallery, correct, gallery_titles), start=1):
+        ax = axes[0, k]
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+        _blank_panel(ax, xlabel=f"rank {k}")
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_color("tab:green" if ok else "tab:red")
+            spine.set_linewidth(3)
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,285 @@
+"""Training under faults and bad input (issue 10), as a user meets them: the `train` command.
+
+The kill/resume and NaN cases run `python -m gaitgs_lib train` as subprocesses on SynthGait's
+`test` preset; the one-line messages are checked through `main(argv)` in this process (an
+exception escaping it would be a traceback). Every case first reproduces what went wrong
+on the landed main (quoted in each docstring).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gaitgs_lib.data.io import write_sequence
+from gaitgs_lib.data.validate import validate_files, validate_split
+from gaitgs_lib.training import main
+from gaitgs_lib.training.metrics import read_metrics
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = 12
+COMMON = ["--p", "2", "--k", "2", "--frames", "8", "--log-every", "1", "--ckpt-every", "4", "--no-progress"]
+
+
+def train_cmd(data, out, *extra):
+    return [sys.executable, "-m", "gaitgs_lib", "train", "--data", str(data), "--out", str(out), *COMMON, *extra]
+
+
+def run(cmd, timeout=120):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def start(cmd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop_when(proc, path: Path, sig, timeout=120):
+    """Send `sig` to `proc` as soon as `path` exists; returns (returncode, stderr)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, f"the run ended before {path.name} appeared: {proc.stderr.read()[-2000:]}"
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout} s"
+        time.sleep(0.005)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+def ckpt(run_dir):
+    return torch.load(Path(run_dir) / "checkpoints" / "latest.pt", map_location="cpu", weights_only=True)
+
+
+def assert_identical_runs(a, b):
+    """Bit for bit: weights, optimiser moments, sampler, schedule, RNG, and every logged number."""
+    ca, cb = ckpt(a), ckpt(b)
+    assert ca["iteration"] == cb["iteration"] == STEPS
+    for key in ca["model"]:
+        assert torch.equal(ca["model"][key], cb["model"][key]), key
+    for sa, sb in zip(ca["optimizer"]["state"].values(), cb["optimizer"]["state"].values()):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert ca["sampler"] == cb["sampler"] and ca["scheduler"] == cb["scheduler"]
+    assert torch.equal(ca["rng"]["torch"], cb["rng"]["torch"])
+    strip = [{k: v for k, v in r.items() if k != "seq_per_s"} for r in read_metrics(a)]
+    assert strip == [{k: v for k, v in r.items() if k != "seq_per_s"} for r in read_metrics(b)]
+    assert len(strip) == STEPS
+
+
+@pytest.fixture(scope="module")
+def straight(synthgait_test_root, tmp_path_factory):
+    """The uninterrupted run (in this process: the comparison is also across processes)."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    assert main(["--data", str(synthgait_test_root), "--out", str(out), *COMMON, "--steps", str(STEPS)]) == 0
+    return out
+
+
+def test_sigkill_then_resume_is_bit_for_bit(synthgait_test_root, straight, tmp_path):
+    """`kill -9` mid-run, then `--resume`: the same weights as a run never interrupted."""
+    out = tmp_path / "run"
+    code, _ = stop_when(start(train_cmd(synthgait_test_root, out, "--steps", str(STEPS))),
+                        out / "checkpoints" / "iter-0000004.pt", signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert 4 <= ckpt(out)["iteration"] < STEPS  # killed mid-run, after a periodic checkpoint
+    proc = run(train_cmd(synthgait_test_root, out, "--steps", str(STEPS), "--resume"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_identical_runs(straight, out)
+
+
+def test_sigterm_saves_the_last_iteration_and_resumes_bit_for_bit(synthgait_test_root, straight, tmp_path, capsys):
+    """SIGTERM (like Ctrl-C) saves the last completed iteration, says so in one line, exits 130.
+    (In this process: a watcher thread sends the signal once the first periodic checkpoint exists.)"""
+    out = tmp_path / "run"
+    argv = ["--data", str(synthgait_test_root), "--out", str(out), *COMMON, "--steps", str(STEPS)]
+
+    done = threading.Event()
+
+    def watch():
+        while not (out / "checkpoints" / "iter-0000004.pt").exists():
+            if done.wait(0.002):
+                return
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    # a signal that came late (after main() put this handler back) must not end pytest itself
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    capsys.readouterr()
+    try:
+        assert main(argv) == 130
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        signal.signal(signal.SIGTERM, previous)
+    saved = ckpt(out)["iteration"]
+    assert 4 <= saved < STEPS
+    assert capsys.readouterr().err.strip() == (f"interrupted after iteration {saved}: checkpoint of iteration {saved} "
+                                               f"saved in {out / 'checkpoints' / 'latest.pt'}; --resume continues "
+                                               f"from it")
+    assert main(argv + ["--resume"]) == 0
+    assert_identical_runs(straight, out)
+
+
+def test_nan_stops_with_one_line_and_a_finite_checkpoint(synthgait_test_root, tmp_path):
+    """Landed main: `train --lr 1e6` wrote NaN into metrics.jsonl and every checkpoint, exit 0."""
+    out = tmp_path / "run"
+    proc = run(train_cmd(synthgait_test_root, out, "--steps", "8", "--lr", "1e6", "--ckpt-every", "1"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: training diverged: the loss is nan at iteration 2 (lr 1e+06); nothing non-finite was saved: "
+        f"{out / 'checkpoints' / 'latest.pt'} (iteration 1) is the last finite checkpoint and the one --resume uses. "
+        f"Lower --lr (or check the data) and start again"]
+    state = ckpt(out)
+    assert state["iteration"] == 1
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert [p.name for p in sorted((out / "checkpoints").iterdir())] == ["iter-0000001.pt", "latest.pt"]
+
+    def strict(token):
+        raise AssertionError(f"non-strict JSON token {token} in metrics.jsonl")
+
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line, parse_constant=strict)["iteration"] for line in lines] == [1]
+
+
+# ------------------------------------------------------------------------------- bad data
+def corrupt_copy(make_fake_dataset, root: Path) -> list[str]:
+    """A fake dataset with five bad train files; returns their paths."""
+    make_fake_dataset(root)
+    bad = [root / "001/nm-01/000/000.pkl", root / "002/bg-01/090/090.pkl", root / "003/cl-02/180/180.pkl",
+           root / "004/nm-06/000/000.pkl", root / "004/nm-02/090/090.pkl"]
+    bad[0].write_bytes(bad[0].read_bytes()[:100])  # truncated
+    bad[1].write_bytes(b"")  # empty
+    write_sequence(bad[2], np.zeros((9, 100, 37), np.uint8))  # not an OpenGait frame size
+    bad[3].write_bytes(__import__("pickle").dumps(np.zeros((9, 64, 64), np.float32)))  # float frames
+    write_sequence(bad[4], np.zeros((9, 128, 128), np.uint8))  # loads, but the split is 64x64
+    return sorted(str(p) for p in bad)
+
+
+def test_validate_split_lists_every_bad_file_at_once(make_fake_dataset, tmp_path):
+    bad = corrupt_copy(make_fake_dataset, tmp_path / "data")
+    report = validate_split(tmp_path / "data", "train", progress=False)
+    assert report.checked == 120 and [p for p, _ in report.problems] == bad
+    what = dict(report.problems)
+    assert "not a readable pickle" in what[bad[0]] and "float32" in what[bad[4]]
+    assert what[bad[2]].startswith("frames are 100x37; expected OpenGait's square frames")
+    assert what[bad[3]] == "frames of 128x128, but 115 of the 116 readable sequences have 64x64"
+    assert validate_split(tmp_path / "data", "test", progress=False).ok  # the test split is intact
+    # with a model input size: what GaitDataset(size=...) would refuse when it loads the file
+    ok = make_fake_dataset(tmp_path / "ok")
+    report = validate_files([ok / "001/nm-01/000/000.pkl"], size=(32, 20), progress=False)
+    assert "not an exact k x k downscale of the model input 32x20" in report.problems[0][1]
+    assert validate_files([ok / "001/nm-01/000/000.pkl"], size=(32, 22), progress=False).ok
+
+
+def test_bad_data_is_refused_before_iteration_1_and_overwrite_keeps_the_old_run(
+        make_fake_dataset, tmp_path, capsys):
+    """Landed main: a corrupt .pkl crashed training mid-run with no checkpoint, and
+    `--overwrite` had already deleted the previous run: neither was left."""
+    good = make_fake_dataset(tmp_path / "good")
+    bad = corrupt_copy(make_fake_dataset, tmp_path / "bad")
+    out = tmp_path / "run"
+    assert main(["--data", str(good), "--out", str(out), *COMMON, "--steps", "2"]) == 0
+    before = ckpt(out)
+    capsys.readouterr()
+    assert main(["--data", str(tmp_path / "bad"), "--out", str(out), *COMMON, "--steps", "2", "--overwrite"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"error: 5 of 120 sequence files of the train split of {tmp_path / 'bad'} are unusable")
+    assert [line.split(": ")[0].strip() for line in err[1:]] == bad
+    after = ckpt(out)
+    assert all(torch.equal(before["model"][k], after["model"][k]) for k in before["model"])
+    assert [r["iteration"] for r in read_metrics(out)] == [1, 2]
+    assert not (tmp_path / "fresh").exists()
+    assert main(["--data", str(tmp_path / "bad"), "--out", str(tmp_path / "fresh"), *COMMON]) == 2
+    assert not (tmp_path / "fresh").exists()  # nothing was created
+
+
+# ------------------------------------------------------------------------------- one-line messages
+@pytest.fixture
+def finished_run(make_fake_dataset, tmp_path_factory):
+    root = tmp_path_factory.getbasetemp() / "faults-data"
+    if not root.exists():
+        make_fake_dataset(root)
+    out = tmp_path_factory.mktemp("finished") / "run"
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "4"]) == 0
+    return root, out
+
+
+def one_line_error(capsys, argv, code=2) -> str:
+    capsys.readouterr()
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def test_resume_from_a_truncated_latest_pt_names_it_and_the_periodic_files(finished_run, capsys):
+    root, out = finished_run
+    latest = out / "checkpoints" / "latest.pt"
+    latest.write_bytes(latest.read_bytes()[:1000])  # what a full disk or a copy cut short leaves
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
+    assert msg == (f"error: cannot resume: {latest} (1,000 bytes) is not a readable checkpoint (truncated or corrupt); "
+                   f"the periodic checkpoints are {out / 'checkpoints'}/iter-*.pt (newest: iter-0000004.pt); "
+                   f"copy one over latest.pt to resume from it")
+    assert "weights_only" not in msg
+
+
+def test_resume_from_an_opengait_file_says_what_it_is(finished_run, capsys):
+    from gaitgs_lib.config import get_config
+    from gaitgs_lib.modeling.checkpoint import save_opengait
+    from gaitgs_lib.modeling.gaitgs import GaitGS
+
+    root, out = finished_run
+    save_opengait(GaitGS(get_config("tiny")), out / "checkpoints" / "latest.pt")
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
+    assert "is an OpenGait checkpoint" in msg and "--resume continues only runs written by `train`" in msg
+
+
+def test_resume_drops_a_half_written_metrics_line_with_a_warning(finished_run, capsys):
+    root, out = finished_run
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"iteration": 5, "loss": 0.6')  # a kill in the middle of a write
+    capsys.readouterr()
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", "--resume"]) == 0
+    assert capsys.readouterr().err.strip() == (f"warning: {out / 'metrics.jsonl'}: dropped a half-written last line "
+                                               f"(left by a killed run)")
+    assert [r["iteration"] for r in read_metrics(out)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_corrupt_metrics_line_in_the_middle_names_file_and_line(finished_run, capsys):
+    root, out = finished_run
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    lines[1] = lines[1][:20]
+    (out / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
+    assert msg.startswith(f"error: {out / 'metrics.jsonl'} line 2 is not JSON")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_cuda(finished_run, tmp_path, capsys):
+    root, _ = finished_run
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(tmp_path / "r"), *COMMON, "--device", "cuda"])
+    assert msg.startswith("error: --device cuda: CUDA is not available here")
+    assert not (tmp_path / "r").exists()
+
+
+def test_out_that_is_a_file(finished_run, tmp_path, capsys):
+    root, _ = finished_run
+    (tmp_path / "notes.txt").write_text("mine")
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(tmp_path / "notes.txt"), *COMMON])
+    assert msg == (f"error: --out {tmp_path / 'notes.txt'} is a file, but a run needs a folder (created when "
+                   f"missing); choose another --out")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_resume_with_other_data_is_refused(finished_run, make_fake_dataset, tmp_path, capsys):
+    root, out = finished_run
+    other = make_fake_dataset(tmp_path / "other", subjects=6, train=3)
+    msg = one_line_error(capsys, ["--data", str(other), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
+    assert "is not the data" in msg and "train subjects 4 -> 3" in msg and "--allow-data-change" in msg
