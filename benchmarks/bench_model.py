@@ -10,9 +10,12 @@ and mode (train / infer) runs in its own subprocess so that peak-memory numbers 
     python benchmarks/bench_model.py --preset tiny --batch 32
 
 Reported per row: sequences/s and ms per step (wall clock, median of the repeats), CPU
-seconds per step (process time: robust on a shared machine), and the peak memory of one
-step: on CUDA `torch.cuda.max_memory_allocated`, on CPU the growth of the process's peak
-resident set (ru_maxrss) over the resident set before the first step.
+seconds per step (process time: robust on a shared machine), the peak memory of one
+step (on CUDA `torch.cuda.max_memory_allocated`, on CPU the growth of the process's peak
+resident set (ru_maxrss) over the resident set before the first step), and the arithmetic
+rate: the step's floating-point operations (counted once with
+`torch.utils.flop_counter.FlopCounterMode` on the 'meta' device: convolutions, matrix
+products, attention) over its median wall time. `--json PATH` writes every number.
 """
 from __future__ import annotations
 
@@ -37,6 +40,26 @@ def _rss_mb() -> float:
 
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def count_flops(preset: str, batch: int, frames: int, train: bool) -> float:
+    """Floating-point operations of one step (forward, plus backward when `train`), on the meta device."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sys.path.insert(0, str(REPO))
+    from gaitgs_lib import GaitGS, get_config
+
+    cfg = get_config(preset)
+    with torch.device("meta"):
+        model = GaitGS(cfg).train(train)
+    x = torch.empty(batch, frames, *cfg.input_hw, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        out = model(x)
+        if train:
+            (out["embeddings"].float().square().mean() + out["view_logits"].float().logsumexp(-1).mean()).backward()
+    return float(counter.get_total_flops())
 
 
 def worker(args) -> dict:
@@ -105,8 +128,10 @@ def worker(args) -> dict:
         else:
             peak = max(0.0, _maxrss_mb() - rss0)
         wall = statistics.median(walls)
+        flops = count_flops(args.preset, args.batch, args.frames, train=mode == "train")
         result[mode] = {"wall_s": wall, "wall_min_s": min(walls), "cpu_s": statistics.median(cpus),
-                        "seq_per_s": args.batch / wall, "peak_mb": peak}
+                        "seq_per_s": args.batch / wall, "peak_mb": peak, "flops": flops,
+                        "tflop_per_s": flops / wall / 1e12}
     return result
 
 
@@ -151,6 +176,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="all", help="cpu, cuda or all (cpu + cuda when present)")
     parser.add_argument("--impl", default="fused,reference", help="comma list of fused, reference, reference-cl (the reference with channels-last feature maps)")
     parser.add_argument("--modes", nargs="+", default=["train", "infer"], choices=["train", "infer"])
+    parser.add_argument("--json", help="write every number here")
     parser.add_argument("--amp", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -174,7 +200,8 @@ def main(argv=None) -> int:
     print(f"GaitGS {args.preset}: batch {args.batch} x {args.frames} frames, {args.repeats} timed repeats "
           f"after {args.warmup} warm-up")
     print(f"machine: {_machine()}")
-    header = f"{'device':<6} {'amp':<5} {'impl':<12} {'mode':<6} {'seq/s':>8} {'ms/step':>9} {'cpu s':>7} {'peak MiB':>9}"
+    header = (f"{'device':<6} {'amp':<5} {'impl':<12} {'mode':<6} {'seq/s':>8} {'ms/step':>9} {'cpu s':>7} "
+              f"{'peak MiB':>9} {'TFLOP/s':>8}")
     print(header)
     print("-" * len(header))
     results = {}
@@ -187,17 +214,26 @@ def main(argv=None) -> int:
                 r = res[mode]
                 results[(device, amp, impl, mode)] = r
                 print(f"{device:<6} {str(amp):<5} {impl:<12} {mode:<6} {r['seq_per_s']:>8.2f} "
-                      f"{1000 * r['wall_s']:>9.0f} {r['cpu_s']:>7.2f} {r['peak_mb']:>9.0f}", flush=True)
+                      f"{1000 * r['wall_s']:>9.0f} {r['cpu_s']:>7.2f} {r['peak_mb']:>9.0f} "
+                      f"{r['tflop_per_s']:>8.3f}", flush=True)
     print()
+    ratios = []
     for device, amp in runs:
         for mode in args.modes:
             fused = results.get((device, amp, "fused", mode))
             for other in ("reference", "reference-cl"):
                 ref = results.get((device, amp, other, mode))
                 if fused and ref:
+                    ratios.append({"device": device, "amp": amp, "mode": mode, "against": other,
+                                   "wall": ref["wall_s"] / fused["wall_s"], "cpu": ref["cpu_s"] / fused["cpu_s"],
+                                   "peak_mb_fused": fused["peak_mb"], "peak_mb_other": ref["peak_mb"]})
                     print(f"{device} amp={amp} {mode}: fused is {ref['wall_s'] / fused['wall_s']:.2f}x {other} "
                           f"(wall), {ref['cpu_s'] / fused['cpu_s']:.2f}x (CPU time); peak memory "
                           f"{fused['peak_mb']:.0f} vs {ref['peak_mb']:.0f} MiB")
+    if args.json:
+        rows = [{"device": d, "amp": a, "impl": i, "mode": m, **r} for (d, a, i, m), r in results.items()]
+        Path(args.json).write_text(json.dumps({"preset": args.preset, "batch": args.batch, "frames": args.frames,
+                                               "machine": _machine(), "rows": rows, "ratios": ratios}, indent=2))
     return 0
 
 

@@ -118,3 +118,17 @@ def synthgait_test_root(tmp_path_factory):
     from gaitgs_lib.synthgait import generate
 
     return generate("test", tmp_path_factory.mktemp("synthgait") / "synthgait-test", progress=False, workers=1)
+
+
+# --------------------------------------------------------------------------------------
+# Tests marked `@pytest.mark.cuda` need a CUDA GPU (benchmarks/device_check.sh runs them
+# on one); elsewhere they are skipped with the reason.
+# --------------------------------------------------------------------------------------
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False here "
+                                   "(benchmarks/device_check.sh runs these on a GPU machine)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

@@ -16,9 +16,11 @@ from torch import nn
 from ..config import MODEL_PRESETS, GaitGSConfig, get_config
 from ..fileio import atomic_open, read_torch_file
 from .gaitgs import GaitGS
+from .reference import ReferenceGaitGS
 
 __all__ = ["load_opengait", "to_opengait_state_dict", "from_opengait_state_dict", "save_opengait",
-           "infer_config_fields", "CheckpointMismatchError", "load_trained_model"]
+           "to_opengait_optimizer_state", "authors_parameter_order", "infer_config_fields",
+           "CheckpointMismatchError", "load_trained_model"]
 
 _STEMS = {"stem_f0": "STEM_S0", "stem_f1a": "STEM_S1.0", "stem_f1b": "STEM_S1.1",
           "stem_c0": "STEM_C0", "stem_c1a": "STEM_C1.0", "stem_c1b": "STEM_C1.1"}
@@ -195,16 +197,82 @@ def load_opengait(model: nn.Module, source, strict: bool = True) -> nn.Module:
     return model
 
 
+def authors_parameter_order(cfg: GaitGSConfig) -> list[str]:
+    """The authors' parameter names in the order their network registers them.
+
+    That order is the order of OpenGait's optimizer state (OpenGait builds its optimizer
+    over `model.parameters()` of the authors' network, one parameter group). It is read off
+    `ReferenceGaitGS` (modeling/reference.py), whose modules follow the authors' names and
+    registration order, built on the 'meta' device (no memory, no initialisation cost).
+    """
+    with torch.device("meta"):
+        reference = ReferenceGaitGS(cfg)
+    return [name for name, _ in reference.named_parameters()]
+
+
+def to_opengait_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Our optimizer's state dict -> the one OpenGait's optimizer over the authors' network holds.
+
+    The optimizer must hold every parameter of `model` in one parameter group (as our
+    trainer's Adam does). Per parameter, tensor state of the parameter's shape (Adam's
+    `exp_avg`, `exp_avg_sq`; SGD's momentum) is element-wise, so the state of our grouped
+    MCM convolutions is split into the authors' per-part tensors exactly as the weights are
+    (`to_opengait_state_dict`); scalar state (`step`) is copied to each part. Indices follow
+    `authors_parameter_order` (380 tensors for the `paper` preset).
+    """
+    if len(optimizer.param_groups) != 1:
+        raise ValueError(f"save_opengait: OpenGait's optimizer has one parameter group; this optimizer has "
+                         f"{len(optimizer.param_groups)}")
+    names = {id(p): name for name, p in model.named_parameters()}
+    params = optimizer.param_groups[0]["params"]
+    held = {names.get(id(p)) for p in params}
+    if None in held or held != set(names.values()):
+        raise ValueError("save_opengait: the optimizer must hold exactly the model's parameters "
+                         f"({len(names)}); it holds {len(params)} tensors")
+    saved = optimizer.state_dict()
+    parts = model.cfg.parts
+    state_by_name = {}
+    for index, param in enumerate(params):  # state_dict() numbers the group's params 0..N-1
+        state = saved["state"].get(index)
+        if not state:
+            continue
+        name = names[id(param)]
+        authors = _authors_name(name)
+        if authors is not None:
+            state_by_name[authors] = {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+            continue
+        for i, authors_i in enumerate(_mcm_names(name, parts)):
+            state_by_name[authors_i] = {
+                k: (v.chunk(parts, dim=0)[i].clone() if torch.is_tensor(v) and v.shape == param.shape
+                    else v.clone() if torch.is_tensor(v) else v)
+                for k, v in state.items()}
+    present = set(to_opengait_state_dict(model))
+    order = [name for name in authors_parameter_order(model.cfg) if name in present]
+    group = {k: v for k, v in saved["param_groups"][0].items() if k != "params"}
+    group["params"] = list(range(len(order)))
+    return {"state": {i: state_by_name[name] for i, name in enumerate(order) if name in state_by_name},
+            "param_groups": [group]}
+
+
 def save_opengait(model: nn.Module, path, iteration: int = 0, optimizer=None, scheduler=None) -> Path:
-    """Write `{'model', 'optimizer', 'scheduler', 'iteration'}` in the authors' layout, atomically."""
+    """Write a checkpoint in the authors' OpenGait layout, atomically (docs/architecture.md, "The authors' checkpoint layout").
+
+    The file holds `model` (the authors' key names) and `iteration`. With `optimizer`, it
+    also holds `optimizer`: the state OpenGait's optimizer over the authors' network holds
+    (`to_opengait_optimizer_state`), so OpenGait resumes training from the file with its
+    moments intact; with `scheduler`, `scheduler` (its state dict: a MultiStepLR's does not
+    depend on the parameter layout). Entries without a value are left out, never None:
+    OpenGait restores weights from such a file, logs "Restore NO Optimizer" and starts a
+    fresh optimizer (as its `optimizer_reset` / `scheduler_reset` options do), whereas a
+    None entry would make its resume fail.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {
-        "model": to_opengait_state_dict(model),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "iteration": int(iteration),
-    }
+    checkpoint = {"model": to_opengait_state_dict(model), "iteration": int(iteration)}
+    if optimizer is not None:
+        checkpoint["optimizer"] = to_opengait_optimizer_state(model, optimizer)
+    if scheduler is not None:
+        checkpoint["scheduler"] = scheduler.state_dict()
     with atomic_open(path, "wb") as fh:
         torch.save(checkpoint, fh)
     return path

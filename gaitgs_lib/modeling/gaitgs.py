@@ -51,8 +51,27 @@ class GaitGS(nn.Module):
         self.msfe_f = MSFE(**kwargs)
         self.msfe_c = MSFE(**kwargs) if cfg.use_coarse else None
 
+    def input_dtypes(self) -> tuple[torch.dtype, ...]:
+        """The dtypes `forward` takes: the weights' dtype, plus the autocast dtype while autocast is on."""
+        weight_dtype = self.pieg.view_cls.weight.dtype
+        device_type = self.pieg.view_cls.weight.device.type
+        dtypes = (weight_dtype,)
+        try:
+            if torch.is_autocast_enabled(device_type):
+                dtypes += (torch.get_autocast_dtype(device_type),)
+        except RuntimeError:  # no autocast for this device type ('meta')
+            pass
+        return dtypes
+
     def check_input(self, sils) -> None:
-        """Raise a clear error when `sils` is not `[n, s, h, w]` floats of the configured size."""
+        """Raise one clear error when `sils` is not `[n, s, h, w]` silhouettes in [0, 1] the model can take.
+
+        Checked: type, rank, frame size, dtype (`input_dtypes()`: float32 for a float32 model;
+        never cast silently), and the values: NaN/inf (counted) and values outside [0, 1], such
+        as frames in 0..255 not divided by 255. The value checks read the whole input once
+        (one reduction, and one device synchronisation on a GPU); they are skipped on the
+        'meta' device and inside `torch.compile`.
+        """
         h, w = self.cfg.input_hw
         where = f"GaitGS (config {self.cfg.name!r}, input_hw={h}x{w})"
         if not isinstance(sils, torch.Tensor):
@@ -76,6 +95,32 @@ class GaitGS(nn.Module):
             )
         if sils.shape[0] < 1 or sils.shape[1] < 1:
             raise ValueError(f"{where}: need at least one sequence and one frame, got shape {tuple(sils.shape)}")
+        dtypes = self.input_dtypes()
+        if sils.dtype not in dtypes:
+            names = " or ".join(str(d).replace("torch.", "") for d in dtypes)
+            raise ValueError(
+                f"{where}: expected {names} silhouettes (the dtype of the model's weights), got "
+                f"{str(sils.dtype).replace('torch.', '')}; cast the input with sils.to({dtypes[0]}) "
+                f"(or the model with model.to(dtype))"
+            )
+        if sils.device.type != "meta" and not torch.compiler.is_compiling():
+            self._check_values(sils, where)
+
+    @staticmethod
+    def _check_values(sils, where: str) -> None:
+        """NaN/inf and the [0, 1] range, from one reduction over the input."""
+        finite = torch.isfinite(sils)
+        clean = torch.where(finite, sils, torch.zeros((), dtype=sils.dtype, device=sils.device))
+        stats = torch.stack([(~finite).sum().double(), clean.amin().double(), clean.amax().double()])
+        bad, low, high = stats.tolist()  # one transfer (one synchronisation on a GPU)
+        if bad:
+            raise ValueError(f"{where}: the input holds {int(bad)} NaN/inf value(s) out of {sils.numel()}; "
+                             f"check the data and the preprocessing that produced it")
+        if high > 1.0 and low >= 0.0 and high <= 255.0:
+            raise ValueError(f"{where}: expected silhouettes in [0, 1], got values up to {high:g}: frames in "
+                             f"0..255 must be divided by 255 (sils / 255)")
+        if low < 0.0 or high > 1.0:
+            raise ValueError(f"{where}: expected silhouettes in [0, 1], got values in [{low:g}, {high:g}]")
 
     def forward(self, sils, return_intermediates: bool = False) -> dict:
         """Silhouettes `[n, s, h, w]` -> dict(embeddings, view_logits[, intermediates]).

@@ -1,14 +1,21 @@
-"""Memory format (channels-last) for the 3-D convolutions of MGFE (a speed detail, not part of the paper)."""
+"""Memory format (channels-last) of MGFE's 5-D feature maps (a speed detail, not part of the paper).
+
+On a CPU, oneDNN's 3-D convolutions (and above all their backward pass) run several times
+faster on channels-last (NDHWC) tensors than on NCDHW ones, so MGFE keeps its maps
+channels-last there. A channels-last `[n, c, s, h, w]` tensor is, in memory, a plain
+contiguous `[n, s, h, w, c]` array: `ndhwc(x)` is that array (a view, no copy), and the
+blocks after MGFE (horizontal pooling, PIEG's temporal max) reduce over it directly instead
+of first copying the map back to NCDHW. Values and shapes never depend on the layout.
+"""
 import torch
 
 
 def conv3d_memory_format(x: torch.Tensor) -> torch.Tensor:
     """`x` in the memory layout the device's Conv3d runs fastest on (same values, same shape).
 
-    On CPU, oneDNN's 3-D convolutions (and above all their backward pass) run several
-    times faster on channels-last (NDHWC) tensors than on NCDHW ones; elsewhere the
-    tensor is left as it is. A one-channel tensor is both layouts at once; it gets a
-    channel stride of 1 (the same memory) so that the convolution's OUTPUT is channels-last.
+    Channels-last on CPU; elsewhere the tensor is left as it is. A one-channel tensor is
+    both layouts at once; it gets a channel stride of 1 (the same memory) so that the
+    convolution's OUTPUT is channels-last.
     """
     if x.device.type != "cpu" or x.dim() != 5:
         return x
@@ -16,3 +23,13 @@ def conv3d_memory_format(x: torch.Tensor) -> torch.Tensor:
         n, _, s, h, w = x.stride()
         return x.as_strided(x.shape, (n, 1, s, h, w))
     return x.contiguous(memory_format=torch.channels_last_3d)
+
+
+def is_channels_last(x: torch.Tensor) -> bool:
+    """True when `x` is a 5-D `[n, c, s, h, w]` tensor stored as a contiguous `[n, s, h, w, c]` array."""
+    return x.dim() == 5 and x.permute(0, 2, 3, 4, 1).is_contiguous()
+
+
+def ndhwc(x: torch.Tensor) -> torch.Tensor:
+    """`[n, c, s, h, w]` -> `[n, s, h, w, c]`: a view (no copy) when `x` is channels-last."""
+    return x.permute(0, 2, 3, 4, 1)

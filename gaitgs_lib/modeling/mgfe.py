@@ -1,12 +1,17 @@
 """MGFE, Multi-Granularity Feature Extractor (docs/architecture.md §3): fine (frame) and coarse (unit) branches."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .input_conv import InputConv
 from .stem import STEM
 from .uta import UTA
+
+# On a CPU, MGFE runs the batch a few sequences at a time so that each feature map stays
+# below this size (see `MGFE.chunk_size`).
+CPU_CHUNK_BYTES = 32 * 2**20
 
 
 def _spatial_pool(x):
@@ -36,7 +41,34 @@ class MGFE(nn.Module):
             self.stem_c1a = STEM(c1, c2)
             self.stem_c1b = STEM(c2, c2)
 
+    def chunk_size(self, x) -> int:
+        """Sequences per chunk: all of them, except on a CPU when a feature map would exceed `CPU_CHUNK_BYTES`.
+
+        A speed detail, not part of the paper: every sequence goes through MGFE on its own
+        (no operation mixes sequences), so running the batch in chunks computes the same
+        numbers. On a CPU it is faster (`small`: 1.4x per training step with the pooling
+        changes, benchmarks/README.md, "Model speed"), probably because small maps are
+        recycled by the memory allocator and stay in the cache, where every operation on a
+        map of hundreds of MB touches fresh memory pages.
+        """
+        n, _, s, h, w = x.shape
+        if x.device.type != "cpu":
+            return n
+        widest = self.stem_f0.global_b3d.conv3x3x3.out_channels  # [n, c1, s, h, w] is MGFE's largest map
+        per_sequence = widest * s * h * w * x.element_size()
+        return max(1, min(n, CPU_CHUNK_BYTES // per_sequence))
+
     def forward(self, x, intermediates: dict | None = None):
+        # x: [n, 1, s, h, w], s >= 3
+        chunk = self.chunk_size(x)
+        if intermediates is not None or chunk >= x.shape[0]:
+            return self._forward(x, intermediates)
+        parts = [self._forward(part) for part in x.split(chunk)]  # per chunk: [m, c2, s, h/2, w/2], ...
+        fine = torch.cat([f for f, _ in parts])  # [n, c2, s, h/2, w/2]
+        coarse = torch.cat([c for _, c in parts]) if self.coarse else None  # [n, c2, s/3, h/2, w/2]
+        return fine, coarse
+
+    def _forward(self, x, intermediates: dict | None = None):
         # x: [n, 1, s, h, w], s >= 3
         x = self.input_conv(x)  # [n, c0, s, h, w]
         if intermediates is not None:

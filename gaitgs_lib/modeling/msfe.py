@@ -29,7 +29,7 @@ class MSFE(nn.Module):
         e = x
         if self.mcm is not None:
             e = self.mcm(x, intermediates, prefix)  # [n, c, s, p]
-            out = self.fc_local(e.amax(2))  # local span: temporal max [n, c, p] -> [n, embed, p]
+            out = self.fc_local(e.max(2).values)  # local span: temporal max [n, c, p] -> [n, embed, p]
         if self.gcm is not None:
             g = self.gcm(e, prior, intermediates, prefix)  # [n, embed, p]
             out = g if out is None else g + out

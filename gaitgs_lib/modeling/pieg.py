@@ -6,14 +6,31 @@ import contextlib
 import torch
 from torch import nn
 
+from .memory_format import is_channels_last, ndhwc
+
 
 def _no_autocast(device_type: str):
-    """Autocast switched off for `device_type` when it is on (a no-op elsewhere, e.g. on 'meta')."""
+    """Autocast switched off for `device_type` when it is on (a no-op elsewhere, e.g. on 'meta').
+
+    `torch.is_autocast_enabled(device_type)` needs torch >= 2.4 (the floor in pyproject.toml;
+    older versions take no argument and raise TypeError); for a device type that has no
+    autocast at all, such as 'meta', it raises RuntimeError, which means "not enabled".
+    """
     try:
         enabled = torch.is_autocast_enabled(device_type)
-    except RuntimeError:  # device type without autocast support
+    except RuntimeError:  # no autocast for this device type ('meta')
         enabled = False
     return torch.autocast(device_type=device_type, enabled=False) if enabled else contextlib.nullcontext()
+
+
+def temporal_max(x: torch.Tensor) -> torch.Tensor:
+    """Max over time, `[n, c, s, h, w]` -> `[n, c, h, w]` (`torch.max`, as the authors' PIEG).
+
+    A channels-last map is reduced where it lies, as `[n, s, h, w, c]` (no copy; same values).
+    """
+    if is_channels_last(x):
+        return ndhwc(x).max(1).values.permute(0, 3, 1, 2)  # [n, h, w, c] -> [n, c, h, w]
+    return x.max(2).values
 
 
 class GeM(nn.Module):
@@ -53,7 +70,7 @@ class PIEG(nn.Module):
 
     def forward(self, s_f, s_c=None):
         # s_f, s_c: [n, c2, s, h', w'] (s_c has s/3 units; None without the coarse branch)
-        maps = [s_f.amax(2)] + ([s_c.amax(2)] if s_c is not None else [])  # each [n, c2, h', w']
+        maps = [temporal_max(s_f)] + ([temporal_max(s_c)] if s_c is not None else [])  # each [n, c2, h', w']
         pooled = self.gem(torch.cat(maps, dim=1))  # [n, branches*c2]
         logits = self.view_cls(pooled)  # [n, views]
         view = logits.argmax(-1)  # [n], not differentiable

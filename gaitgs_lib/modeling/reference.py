@@ -186,10 +186,12 @@ class ReferenceGaitGS(nn.Module):
         super().__init__()
         self.cfg = cfg
         c2 = cfg.channels[2]
+        # Registration order is the authors' (mgfe, MCMs, PIEG, ...): it is the order of their
+        # optimizer's state (modeling/checkpoint.py, `authors_parameter_order`).
         self.mgfe = RefMGFE(cfg.channels, channels_last)
-        self.PIEG = RefPIEG(c2, cfg.views, cfg.gem_p_init)
         self.MCMs_S = RefMCM(c2, cfg.parts)
         self.MCMs_C = RefMCM(c2, cfg.parts)
+        self.PIEG = RefPIEG(c2, cfg.views, cfg.gem_p_init)
         args = (c2, cfg.parts, cfg.embed_dim, cfg.depth, cfg.heads, cfg.ff_dim, cfg.dropout, cfg.cape_kernel)
         self.catm_f = RefCATM(*args)
         self.catm_c = RefCATM(*args)

@@ -1,0 +1,88 @@
+"""The CPU speed paths compute what the plain paths compute (benchmarks/README.md, "Model speed").
+
+Horizontal pooling and PIEG's temporal max reduce channels-last maps where they lie; MGFE
+runs a large batch in chunks of sequences. Each is checked against the plain computation,
+values and gradients.
+"""
+import pytest
+import torch
+
+from gaitgs_lib import GaitGS, get_config
+from gaitgs_lib.modeling import HorizontalPooling, mgfe
+from gaitgs_lib.modeling.memory_format import conv3d_memory_format, is_channels_last
+from gaitgs_lib.modeling.pieg import temporal_max
+
+
+def _value_and_grad(fn, x, weight):
+    x = x.detach().clone().requires_grad_(True)
+    out = fn(x)
+    (out * weight).sum().backward()
+    return out, x.grad
+
+
+def test_channels_last_layout_helpers():
+    x = torch.rand(2, 3, 4, 8, 5)
+    cl = conv3d_memory_format(x)
+    assert is_channels_last(cl) and not is_channels_last(x) and torch.equal(cl, x)
+
+
+def test_horizontal_pooling_of_a_channels_last_map_equals_the_plain_one():
+    hp = HorizontalPooling(4)
+    x = torch.randn(2, 3, 5, 16, 6)  # continuous values: no ties in the max
+    w = torch.randn(2, 3, 5, 4)
+    plain, g_plain = _value_and_grad(hp, x, w)
+    fast, g_fast = _value_and_grad(hp, x.contiguous(memory_format=torch.channels_last_3d), w)
+    torch.testing.assert_close(fast, plain, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(g_fast, g_plain, rtol=1e-6, atol=1e-6)
+
+
+def test_temporal_max_of_a_channels_last_map_equals_the_plain_one():
+    x = torch.randn(2, 3, 7, 4, 5)
+    w = torch.randn(2, 3, 4, 5)
+    plain, g_plain = _value_and_grad(temporal_max, x, w)
+    fast, g_fast = _value_and_grad(temporal_max, x.contiguous(memory_format=torch.channels_last_3d), w)
+    assert torch.equal(fast, plain) and torch.equal(g_fast, g_plain)
+    assert torch.equal(plain, x.amax(2))
+
+
+def test_chunk_size_follows_the_memory_budget():
+    small, tiny = GaitGS("small").mgfe, GaitGS("tiny").mgfe
+    # small: the first STEM's map is 16 x 30 x 64 x 44 floats = 5.4 MB per sequence -> 6 per 32 MiB chunk
+    assert small.chunk_size(torch.empty(32, 1, 30, 64, 44)) == 6
+    assert tiny.chunk_size(torch.empty(32, 1, 30, 32, 22)) == 32  # 0.7 MB per sequence: one chunk
+    assert small.chunk_size(torch.empty(32, 1, 30, 64, 44, device="meta")) == 32  # chunks only on a CPU
+
+
+def test_mgfe_in_chunks_equals_the_whole_batch(monkeypatch):
+    torch.manual_seed(0)
+    model = GaitGS(get_config("authors-small", dropout=0.0)).train()
+    sils = torch.rand(5, 7, 32, 22)
+    w = torch.randn(5, 32, 32)
+    results = []
+    per_sequence = 8 * 7 * 32 * 22 * 4  # the first STEM's map: c1 = 8 channels x 7 frames x 32 x 22 floats
+    for budget in (2**40, 2 * per_sequence):  # one chunk, then chunks of 2 sequences (2, 2, 1)
+        monkeypatch.setattr(mgfe, "CPU_CHUNK_BYTES", budget)
+        model.zero_grad()
+        out = model(sils)
+        ((out["embeddings"] * w).sum() + out["view_logits"].sum()).backward()
+        results.append((out, {k: p.grad.clone() for k, p in model.named_parameters()}))
+    assert model.mgfe.chunk_size(sils[:, None]) == 2
+    (whole, g_whole), (chunked, g_chunked) = results
+    torch.testing.assert_close(chunked["embeddings"], whole["embeddings"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(chunked["view_logits"], whole["view_logits"], rtol=1e-5, atol=1e-6)
+    for key, grad in g_whole.items():
+        scale = grad.abs().max().clamp(min=1e-6)  # per-chunk weight gradients are summed in another order
+        torch.testing.assert_close(g_chunked[key] / scale, grad / scale, rtol=1e-4, atol=1e-5, msg=key)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+def test_intermediates_are_the_same_with_and_without_chunks(preset, monkeypatch):
+    """`return_intermediates=True` runs MGFE in one piece; its outputs match the chunked run."""
+    monkeypatch.setattr(mgfe, "CPU_CHUNK_BYTES", 1)  # one sequence per chunk
+    cfg = get_config(preset)
+    model = GaitGS(cfg).eval()
+    sils = torch.rand(3, 4, *cfg.input_hw)
+    with torch.no_grad():
+        a = model(sils)["embeddings"]
+        b = model(sils, return_intermediates=True)["embeddings"]
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
