@@ -94,13 +94,52 @@ def test_the_first_cell_check_is_not_fooled_by_the_words_alone():
         "a run time (or an estimate) on a GPU"]
 
 
+def _sections(cells) -> list[tuple[int, str, str]]:
+    """(cell index, '## ' heading, text under it) of every level-2 markdown section, in reading order."""
+    found = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        parts = re.split(r"^(## .*)$", "".join(cell["source"]), flags=re.MULTILINE)
+        found += [(i, parts[k].strip(), parts[k + 1]) for k in range(1, len(parts), 2)]
+    return found
+
+
+def recap_problems(cells) -> list[str]:
+    """What a notebook lacks of fastbook's habit: a '## What you learned' list right before '## Questions to think about'."""
+    sections = _sections(cells)
+    questions = [k for k, (_, head, _) in enumerate(sections) if head.startswith("## Questions to think about")]
+    if not questions:
+        return ["no '## Questions to think about' section"]
+    k = questions[-1]
+    if k == 0 or not sections[k - 1][1].startswith("## What you learned"):
+        return ["no '## What you learned' section right before the questions"]
+    (recap_cell, _, recap), (questions_cell, _, _) = sections[k - 1], sections[k]
+    problems = []
+    if not re.search(r"^\s*[-*] \S", recap, re.MULTILINE):
+        problems.append("the '## What you learned' section has no list")
+    if any(c["cell_type"] == "code" for c in cells[recap_cell:questions_cell]):
+        problems.append("code between '## What you learned' and the questions")
+    return problems
+
+
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name == "notebooks"], ids=lambda p: p.name)
 def test_questions_are_preceded_by_a_summary(path):
     """Each notebook ends with 'What you learned' just before its 'Questions to think about' (fastbook's recap)."""
-    cells = _load(path)["cells"]
-    heads = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
-             and "".join(c["source"]).lstrip().startswith("## Questions to think about")]
-    if not heads or path.name[:2] not in {"00", "01", "02", "03", "04"}:
-        pytest.skip("the recap is required of notebooks 00-04 (issue 12); 05-08 follow")
-    before = "".join(cells[heads[-1] - 1]["source"])
-    assert before.lstrip().startswith("## What you learned"), f"{path.name}: no '## What you learned' before the questions"
+    problems = recap_problems(_load(path)["cells"])
+    assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+def test_the_recap_check_reads_headings_not_cells():
+    md = lambda text: {"cell_type": "markdown", "source": text}
+    code = {"cell_type": "code", "source": "x = 1"}
+    recap, questions = "## What you learned\n\n- one thing\n", "## Questions to think about\n\n1. Why?"
+    assert recap_problems([md(recap), md(questions)]) == []
+    assert recap_problems([md("Some text.\n\n" + recap + "\n" + questions)]) == []   # one cell is fine
+    assert recap_problems([md(questions)]) == ["no '## What you learned' section right before the questions"]
+    assert recap_problems([md(recap), md("## Summary\n"), md(questions)]) == [
+        "no '## What you learned' section right before the questions"]
+    assert recap_problems([md(recap), code, md(questions)]) == ["code between '## What you learned' and the questions"]
+    assert recap_problems([md("## What you learned\n\nprose only\n"), md(questions)]) == [
+        "the '## What you learned' section has no list"]
+    assert recap_problems([md(recap)]) == ["no '## Questions to think about' section"]
