@@ -9,7 +9,7 @@ from importlib import import_module
 COMMANDS = {
     "summary": ("gaitgs_lib.modeling.summary", "main", "torchinfo summary of a preset"),
     "synth": ("gaitgs_lib.synthgait.cli", "main", "generate a SynthGait dataset"),
-    "contact-sheet": ("gaitgs_lib.synthgait.cli", "contact_sheet_main", "PNG of one subject across views and conditions"),
+    "contact-sheet": ("gaitgs_lib.viz.contact_sheet", "main", "PNG of one subject across views and conditions"),
     "pretreat": ("gaitgs_lib.data.pretreat", "main", "raw CASIA-B-style PNGs -> OpenGait .pkl layout"),
     "train": ("gaitgs_lib.training", "main", "train GaitGS (CPU, one GPU, or torchrun)"),
     "evaluate": ("gaitgs_lib.evaluation", "main", "evaluate a checkpoint with a protocol"),

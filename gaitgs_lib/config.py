@@ -9,7 +9,7 @@ __all__ = ["GaitGSConfig", "MODEL_PRESETS", "get_config", "preset_names"]
 
 @dataclass(frozen=True)
 class GaitGSConfig:
-    """Hyper-parameters of GaitGS (docs/architecture.md, "Paper configuration"; paper Sec. 3.1) plus the ablation switches.
+    """Hyper-parameters of GaitGS (docs/architecture.md, "Paper configuration"; the paper's implementation details) plus the ablation switches.
 
     `channels` are `(c0, c1, c2)`: stem, first STEM and last STEMs. `parts` is `p`, the
     number of horizontal strips of horizontal pooling. `input_hw` is the silhouette size
@@ -103,6 +103,12 @@ MODEL_PRESETS: dict[str, GaitGSConfig] = {
     # 64x44 teaching model for a CPU (~0.5 M parameters).
     "small": GaitGSConfig(
         channels=(8, 16, 32), parts=16, depth=2, heads=4, ff_dim=128, embed_dim=64, name="small"
+    ),
+    # `small`'s network on 32x22 silhouettes (~0.5 M parameters): two transformer layers of four
+    # heads, 4x tiny's channels; the model shipped for SynthGait-B (data/checkpoints/).
+    "small-32": GaitGSConfig(
+        channels=(8, 16, 32), parts=16, depth=2, heads=4, ff_dim=128, embed_dim=64, input_hw=(32, 22),
+        name="small-32",
     ),
     # 32x22, one feature row per part: trains a useful model on a 2-core CPU in minutes.
     "tiny": GaitGSConfig(

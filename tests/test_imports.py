@@ -107,3 +107,36 @@ def test_nothing_in_the_library_imports_from_tests_or_benchmarks():
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_every_module_imports(name):
     importlib.import_module(name)
+
+
+# Who may import whom (docs/design.md, "Layers"): a part of the library imports only parts of
+# lower layers (and itself). Upward doors are what made training and evaluation import each
+# other before; this keeps them shut.
+LAYERS = [
+    {"gaitgs_lib", "config", "fileio", "runtime", "distance"},  # foundations (the root package is lazy)
+    {"data", "modeling", "losses", "baselines"},  # data on disk, the network, the loss
+    {"synthgait", "training", "evaluation"},  # programs built on them
+    {"viz", "explore", "notebook", "course"},  # what the notebooks and the instructor use
+    {"__main__"},  # the command dispatcher
+]
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_part_has_a_layer():
+    parts = {_part(name) for name in MODULES}
+    assert parts == set().union(*LAYERS), "give every new part of gaitgs_lib a layer (here and in docs/design.md)"
+
+
+def test_imports_only_go_down_the_layers():
+    layer = {part: i for i, parts in enumerate(LAYERS) for part in parts}
+    upward = sorted(
+        f"{name} -> {target}"
+        for name, path in MODULES.items()
+        for target in imported_modules(name, path)
+        if _part(target) != _part(name) and layer[_part(target)] >= layer[_part(name)]
+    )
+    assert not upward, "imports that do not go down a layer: " + "; ".join(upward)

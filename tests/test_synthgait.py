@@ -12,7 +12,8 @@ from gaitgs_lib.data.pretreat import preprocess_sequence
 from gaitgs_lib.synthgait import (GENERATOR_VERSION, SYNTHGAIT_PRESETS, TYPES, VIEWS, generate, make_subject,
                                   render_frame, render_walk, skeleton)
 from gaitgs_lib.synthgait import generator as gen_mod
-from gaitgs_lib.synthgait.cli import contact_sheet_main, main
+from gaitgs_lib.synthgait.cli import main
+from gaitgs_lib.viz.contact_sheet import main as contact_sheet_main
 from gaitgs_lib.synthgait.covariates import Bag, Coat, CoatWear, coat_parts
 from gaitgs_lib.synthgait.motion import J
 

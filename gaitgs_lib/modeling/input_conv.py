@@ -1,4 +1,4 @@
-"""The input convolutions ("CNNs" in the paper's Fig. 2; docs/architecture.md §1): two Conv3d + LeakyReLU.
+"""The input convolutions (the "CNNs" at the start of the paper's network overview; docs/architecture.md §1): two Conv3d + LeakyReLU.
 
 Named `InputConv`, not "stem", so that it cannot be confused with STEM, the paper's
 spatio-temporal extraction module (`modeling/stem.py`)."""

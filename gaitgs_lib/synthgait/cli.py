@@ -1,4 +1,4 @@
-"""Command line of SynthGait: `python -m gaitgs_lib synth ...` and `python -m gaitgs_lib contact-sheet ...`."""
+"""Command line of SynthGait: `python -m gaitgs_lib synth ...` (the contact sheet's is in `viz.contact_sheet`)."""
 from __future__ import annotations
 
 import argparse
@@ -38,27 +38,3 @@ def main(argv=None) -> int:
         return 1
     return 0
 
-
-def contact_sheet_main(argv=None) -> int:
-    """`contact-sheet --data data/synthgait-mini --subject 001 --out docs/img/contact_sheet.png [--twins]`."""
-    p = argparse.ArgumentParser(prog="python -m gaitgs_lib contact-sheet",
-                                description="PNG of one SynthGait subject across 11 views x NM/BG/CL.")
-    p.add_argument("--data", default="data/synthgait-mini")
-    p.add_argument("--subject", default="001")
-    p.add_argument("--out", default="docs/img/contact_sheet.png")
-    p.add_argument("--mode", choices=("frame", "gei"), default="frame", help="one frame or the GEI per cell")
-    p.add_argument("--twins", action="store_true", help="show the subject's twin pair (or the first pair)")
-    args = p.parse_args(argv)
-    import matplotlib  # imported here, not at the top, so that `synth` starts without matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")  # the command writes a PNG and never opens a window
-    from ..viz.contact_sheet import contact_sheet  # (same reason: matplotlib)
-
-    try:
-        contact_sheet(args.data, args.subject, args.out, mode=args.mode, twins=args.twins)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out}")
-    return 0

@@ -2,10 +2,12 @@
 
 Cells are stored sequences after the load-time side cut (`data.transforms.side_cut`),
 shown as one frame or as the GEI (`baselines.gei`); the grid is `viz.data.show_contact_grid`.
-CLI: `python -m gaitgs_lib contact-sheet` (`synthgait.cli.contact_sheet_main`).
+CLI: `python -m gaitgs_lib contact-sheet` (`main` below).
 """
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +72,22 @@ def contact_sheet(data, subject: str = "001", out=None, mode: str = "frame", twi
             fig.savefig(f, format="png", dpi=110)
         plt.close(fig)
     return fig
+
+
+def main(argv=None) -> int:
+    """`contact-sheet --data data/synthgait-mini --subject 001 --out docs/img/contact_sheet.png [--twins]`."""
+    p = argparse.ArgumentParser(prog="python -m gaitgs_lib contact-sheet",
+                                description="PNG of one SynthGait subject across 11 views x NM/BG/CL.")
+    p.add_argument("--data", default="data/synthgait-mini")
+    p.add_argument("--subject", default="001")
+    p.add_argument("--out", default="docs/img/contact_sheet.png")
+    p.add_argument("--mode", choices=("frame", "gei"), default="frame", help="one frame or the GEI per cell")
+    p.add_argument("--twins", action="store_true", help="show the subject's twin pair (or the first pair)")
+    args = p.parse_args(argv)
+    try:
+        contact_sheet(args.data, args.subject, args.out, mode=args.mode, twins=args.twins)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}")
+    return 0
