@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,3 +38,21 @@ def test_ablations_tiny_generates_missing_synthgait_and_collects(tmp_path):
     assert sorted(collected["variants"]) == ["full", "no-mcm"]
     assert all(v["steps"] == 2 and [r["iteration"] for r in v["metrics"]] == [2] for v in collected["variants"].values())
     assert (tmp_path / "data" / "checkpoints" / "tiny-no-mcm.pt").exists()
+
+
+def test_ship_model_exports_and_writes_every_protocol(synthgait_test_root, tmp_path):
+    run = tmp_path / "run"
+    proc = run_script("-m", "gaitgs_lib", "train", "--preset", "tiny", "--data", str(synthgait_test_root),
+                      "--out", str(run), "--total-iters", "2", "--p", "2", "--k", "2", "--frames", "8", "--no-progress")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_script("benchmarks/ship_model.py", "--run", str(run), "--data", str(synthgait_test_root),
+                      "--name", "tiny-test", "--command", "python -m gaitgs_lib train ...",
+                      "--train-wall-seconds", "12", "--out-dir", str(tmp_path / "ship"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "ship" / "tiny-test.json").read_text())
+    assert result["iterations"] == 2 and result["train_wall_minutes"] == 0.2
+    assert result["data"]["name"] == synthgait_test_root.name and result["data"]["version"]
+    assert set(result["learned"]) == {"casia_b", "retrieval", "twins"} and "mAP" in result["learned"]["retrieval"]
+    assert set(result["learned"]["casia_b"]["mean"]) == {"NM", "BG", "CL"}
+    ckpt = torch.load(tmp_path / "ship" / "tiny-test.pt", weights_only=True)
+    assert "optimizer" not in ckpt and ckpt["iteration"] == 2
