@@ -14,12 +14,11 @@
    5 points below NM; GEI NM > BG > CL; GEI on twins near chance (within 10 points of 50).
    Exit status 1 when one fails (after printing everything).
 
-`--gem-float64` pools PIEG's GeM in float64 (for both training and evaluation). In float32,
-`clamp(x, 1e-6) ** p` underflows to 0 for a channel that is dead over the whole map once the
-learned exponent p exceeds about 7.3 (it starts at 6.5 and reaches ~7.5 within 500
-iterations of `tiny`), and the backward of `mean ** (1 / p)` then turns that zero into inf
-and NaN, which destroys every weight at the next step. A `tiny` run on synthgait-b 1.2 did
-exactly that at iteration ~370. Float64 keeps the same function without the underflow.
+The figures in benchmarks/README.md ("Coats that matter") were measured with a float64 GeM
+(the flag `--gem-float64` of that day): float32's `clamp(x, 1e-6) ** p` underflowed for a
+dead channel once the learned p passed ~7.3 and turned the run to NaN (tiny on
+synthgait-b 1.2, iteration ~370). `modeling.pieg.GeM` now divides by each channel's maximum
+first, which computes the same function without the underflow, so no flag is needed.
 """
 from __future__ import annotations
 
@@ -43,19 +42,6 @@ from gaitgs_lib.synthgait import load_meta  # noqa: E402
 from gaitgs_lib.training import train  # noqa: E402
 
 CONDITIONS = ("NM", "BG", "CL")
-
-
-def pool_gem_in_float64() -> None:
-    """Make PIEG's GeM compute in float64 in this process (see the module docstring)."""
-    from gaitgs_lib.modeling import pieg
-
-    def forward(self, x):
-        # x: [n, c, h, w] -> [n, c]
-        p = self.p.double()
-        pooled = x.double().clamp(min=self.eps).pow(p).flatten(2).mean(-1).pow(1.0 / p)
-        return pooled.to(torch.promote_types(x.dtype, torch.float32))
-
-    pieg.GeM.forward = forward
 
 
 def evaluate(embeddings, sids, types, views, twins) -> dict:
@@ -94,16 +80,13 @@ def main(argv=None) -> int:
     ap.add_argument("--p", type=int, default=None, help="subjects per batch (default: the preset's 8)")
     ap.add_argument("--checkpoint", default=None, help="evaluate this checkpoint instead of training")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
-    ap.add_argument("--gem-float64", action="store_true", help="pool PIEG's GeM in float64 (see the docstring)")
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    if args.gem_float64:
-        pool_gem_in_float64()
     meta = load_meta(args.data)
     twins = meta.get("twins", [])
     report = {"data": str(args.data), "version": meta["version"], "preset": meta["preset"],
-              "data_seed": meta["seed"], "gem_float64": args.gem_float64}
+              "data_seed": meta["seed"]}
 
     checkpoint, t0 = args.checkpoint, time.perf_counter()
     if checkpoint is None:
