@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine_info import describe  # benchmarks/machine_info.py (this folder is on sys.path)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -149,20 +151,7 @@ def _run_worker(args, device: str, amp: bool, impl: str, mode: str) -> dict | No
 
 
 def _machine() -> str:
-    import platform
-
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
-        if names:
-            cpu = f"{names[0]} ({len(names)} logical cores)"
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA GPU"
-    return f"{cpu}; {gpu}; torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}"
+    return describe(with_gpu=True)
 
 
 def main(argv=None) -> int:

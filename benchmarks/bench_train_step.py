@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import describe  # benchmarks/machine_info.py (this folder is on sys.path)
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Blocks timed by --profile, in forward order (module names of gaitgs_lib's GaitGS).
@@ -217,19 +219,7 @@ def _git(*cmd, cwd=REPO) -> str:
 
 
 def _machine() -> str:
-    import platform
-
-    import torch
-
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
-        if names:
-            cpu = f"{names[0]} ({len(names)} logical cores)"
-    except OSError:
-        pass
-    return f"{cpu}; torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}"
+    return describe(with_gpu=False)
 
 
 def _median(rows, key):

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+from machine_info import describe  # benchmarks/machine_info.py (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
         "train_cpu_minutes": None if args.train_cpu_seconds is None else args.train_cpu_seconds / 60,
         "train_config": config.get("train_config"),
         "final_metrics": metrics[-1] if metrics else None,
-        "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
+        "machine": describe(),
         "embed_seconds": embed_seconds,
         "learned": learned,
         "gei": gei,
