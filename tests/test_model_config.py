@@ -51,7 +51,7 @@ def test_get_config_overrides_and_unknown_names():
     cfg = get_config("tiny", use_coarse=False, depth=2)
     assert cfg.depth == 2 and not cfg.use_coarse and cfg.channels == MODEL_PRESETS["tiny"].channels
     assert MODEL_PRESETS["tiny"].use_coarse  # presets are not mutated
-    with pytest.raises(ValueError, match="unknown GaitGS preset 'nope'.*paper, paper-128, small, tiny"):
+    with pytest.raises(ValueError, match="unknown GaitGS preset 'nope'.*paper, paper-128, small, small-32, tiny"):
         get_config("nope")
     with pytest.raises(ValueError, match="unknown GaitGSConfig field"):
         get_config("tiny", colour=3)
@@ -94,3 +94,9 @@ def test_model_accepts_a_config_dict_and_a_preset_name():
     assert GaitGS("tiny").cfg == get_config("tiny")
     with pytest.raises(TypeError, match="GaitGSConfig, a preset name or a config dict"):
         GaitGS(3)
+
+
+@pytest.mark.parametrize("name, total", [("tiny", 159_869), ("small", 530_233), ("small-32", 530_233)])
+def test_teaching_presets_parameter_counts(name, total):
+    # small-32 is small's network on 32x22 input: no layer's size depends on the input size.
+    assert parameter_table(GaitGS(name))["total"] == total
