@@ -116,8 +116,9 @@ def _wait_for(pattern_dir: Path, pattern: str, proc, timeout=120.0):
 
 def test_second_run_into_the_same_out_refuses_and_a_killed_holder_leaves_no_lock(tmp_path):
     out = tmp_path / "sg"
+    # 40 subjects: long enough that the first run is still writing when the second one starts
     first = _start(["synth", "--preset", "test", "--out", str(out), "--seed", "1", "--workers", "1",
-                    "--no-progress"], tmp_path)
+                    "--subjects", "40", "--no-progress"], tmp_path)
     _wait_for(tmp_path, "sg.tmp-*/001", first)             # the first run is generating
     second = _start(["synth", "--preset", "test", "--out", str(out), "--seed", "2", "--no-progress"], tmp_path)
     _, err = second.communicate(timeout=120)
@@ -157,8 +158,10 @@ def test_lock_refuses_or_waits(tmp_path, capsys):
 
 def test_ctrl_c_stops_the_worker_pool_at_once(tmp_path):
     out = tmp_path / "sg"
-    proc = _start(["synth", "--preset", "test", "--out", str(out), "--workers", "2", "--no-progress"],
-                  tmp_path, start_new_session=True)
+    # 40 subjects (~10 s of work): the run must still be generating when Ctrl-C arrives; with the
+    # preset's 4 subjects a fast machine finished first and exited 0 (seen in CI)
+    proc = _start(["synth", "--preset", "test", "--out", str(out), "--workers", "2", "--subjects", "40",
+                   "--no-progress"], tmp_path, start_new_session=True)
     _wait_for(tmp_path, "sg.tmp-*/00[1-4]/*/*/*.pkl", proc)  # the workers are writing sequences
     t0 = time.time()
     os.killpg(proc.pid, signal.SIGINT)                     # Ctrl-C reaches the whole process group
