@@ -160,8 +160,11 @@ def test_ctrl_c_stops_the_worker_pool_at_once(tmp_path):
     out = tmp_path / "sg"
     # 40 subjects (~10 s of work): the run must still be generating when Ctrl-C arrives; with the
     # preset's 4 subjects a fast machine finished first and exited 0 (seen in CI)
+    # SIGINT as a terminal delivers it: a test run started in the background (`cmd &`, nohup)
+    # inherits an ignored SIGINT, and Python then keeps ignoring it, so restore the default first.
     proc = _start(["synth", "--preset", "test", "--out", str(out), "--workers", "2", "--subjects", "40",
-                   "--no-progress"], tmp_path, start_new_session=True)
+                   "--no-progress"], tmp_path, start_new_session=True,
+                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for(tmp_path, "sg.tmp-*/00[1-4]/*/*/*.pkl", proc)  # the workers are writing sequences
     t0 = time.time()
     os.killpg(proc.pid, signal.SIGINT)                     # Ctrl-C reaches the whole process group
