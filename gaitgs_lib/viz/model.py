@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter
 from torch import nn
 
 from ..modeling import GaitGS
+from .data import _blank
 
 __all__ = [
     "architecture_shapes",
@@ -45,18 +46,6 @@ def _np(x) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach().float().cpu().numpy()
     return np.asarray(x, dtype=float)
-
-
-def _blank(ax, xlabel: str | None = None, ylabel: str | None = None) -> None:
-    """An image panel: no ticks or frame, but keep any axis label (row/column names)."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    if xlabel:
-        ax.set_xlabel(xlabel)
-    if ylabel:
-        ax.set_ylabel(ylabel)
 
 
 # ----------------------------------------------------------------------------- the whole network

@@ -20,7 +20,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..evaluation import part_distance
-from .data import to_image
+from .data import _blank, to_image
 
 from ..training.metrics import read_metrics  # the one reader of metrics.jsonl (a run folder or the file)
 
@@ -589,16 +589,6 @@ def plot_ablation_bars(results: Mapping[str, Mapping[str, float]], reference: st
 # --------------------------------------------------------------------------------------
 # Retrieval
 # --------------------------------------------------------------------------------------
-def _blank_panel(ax, xlabel: str | None = None) -> None:
-    """An image panel: no ticks or frame; the label names the panel (probe, rank k)."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    if xlabel:
-        ax.set_xlabel(xlabel)
-
-
 def show_retrieval(probe, gallery, correct: Sequence[bool], probe_title: str, gallery_titles: Sequence[str],
                    title: str = "A probe and its nearest gallery sequences") -> Figure:
     """The probe (left) and its nearest gallery items, best first; green border = same subject, red = another."""
@@ -612,12 +602,12 @@ def show_retrieval(probe, gallery, correct: Sequence[bool], probe_title: str, ga
     panel = min(1.5, 11.0 / n)
     fig, axes = plt.subplots(1, n, figsize=(panel * n, panel * h / w + 1.0), squeeze=False)
     axes[0, 0].imshow(probe, cmap="gray", vmin=0, vmax=1)
-    _blank_panel(axes[0, 0], xlabel="probe")
+    _blank(axes[0, 0], xlabel="probe")
     axes[0, 0].set_title(probe_title, fontsize=8)
     for k, (img, ok, name) in enumerate(zip(gallery, correct, gallery_titles), start=1):
         ax = axes[0, k]
         ax.imshow(img, cmap="gray", vmin=0, vmax=1)
-        _blank_panel(ax, xlabel=f"rank {k}")
+        _blank(ax, xlabel=f"rank {k}")
         for spine in ax.spines.values():
             spine.set_visible(True)
             spine.set_color("tab:green" if ok else "tab:red")
