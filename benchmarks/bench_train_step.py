@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine_info import describe  # benchmarks/machine_info.py (this folder is on sys.path)
+from common import describe  # benchmarks/common.py (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,8 +1,13 @@
-"""What the benchmarks print about the machine they ran on (shared by the benchmark scripts)."""
+"""Helpers the benchmark scripts share: the machine they ran on, and the dataset they read.
+
+The scripts run as `python benchmarks/NAME.py`, so this folder is on `sys.path` and they
+import it as `common`.
+"""
 from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 
 def cpu_name() -> str:
@@ -28,3 +33,18 @@ def describe(with_gpu: bool = False) -> str:
     parts.append(f"torch {torch.__version__}")
     parts.append(f"load average {os.getloadavg()[0]:.1f}")
     return "; ".join(parts)
+
+
+def dataset_root(path: Path) -> Path:
+    """`--data` as given when it holds a dataset; `<dir>/synthgait-<preset>` is generated when missing."""
+    # Imported here: bench_train_step's workers import this module with an older tree's
+    # gaitgs_lib on PYTHONPATH, so nothing at module level may import gaitgs_lib.
+    from gaitgs_lib.synthgait import SYNTHGAIT_PRESETS, ensure_synthgait
+
+    if (path / "partition.json").exists():
+        return path
+    for preset in SYNTHGAIT_PRESETS:
+        if path.name == f"synthgait-{preset}":
+            return ensure_synthgait(preset, root=path.parent)
+    raise SystemExit(f"error: --data {path} holds no dataset (no partition.json); give a dataset folder, or "
+                     f"data/synthgait-mini to generate SynthGait there")

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import torch
-from machine_info import describe  # benchmarks/machine_info.py (this folder is on sys.path)
+from common import describe  # benchmarks/common.py (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -42,21 +42,10 @@ from gaitgs_lib.evaluation import (  # noqa: E402
     twins_protocol,
 )
 from gaitgs_lib.modeling import load_trained_model  # noqa: E402
-from gaitgs_lib.synthgait import SYNTHGAIT_PRESETS, ensure_synthgait  # noqa: E402
+from common import dataset_root  # noqa: E402  benchmarks/common.py (this folder is on sys.path)
 from gaitgs_lib.training import export_checkpoint, get_train_config, train  # noqa: E402
 
 CONDITIONS = ("NM", "BG", "CL")
-
-
-def dataset_root(path: Path) -> Path:
-    """`--data` as given when it holds a dataset; `<dir>/synthgait-<preset>` is generated when missing."""
-    if (path / "partition.json").exists():
-        return path
-    for preset in SYNTHGAIT_PRESETS:
-        if path.name == f"synthgait-{preset}":
-            return ensure_synthgait(preset, root=path.parent)
-    raise SystemExit(f"error: --data {path} holds no dataset (no partition.json); give a dataset folder, or "
-                     f"data/synthgait-mini to generate SynthGait there")
 
 
 def calibrate(data, overrides: dict, steps: int = 6) -> float:
