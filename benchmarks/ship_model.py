@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     ship = export_checkpoint(latest, out_dir / f"{args.name}.pt")
     model, info = load_trained_model(ship, device="cpu")
-    iteration = int(info.get("iteration", 0)) if isinstance(info, dict) else None
+    iteration = info.get("iteration")  # the checkpoint dict: training checkpoints record it
 
     ds = GaitDataset(data, split="test", size=tuple(model.cfg.input_hw))
     t0 = time.perf_counter()
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     embed_seconds = time.perf_counter() - t0
     args4 = (emb["embeddings"], emb["sids"], emb["types"], emb["views"])
     learned = protocols(*args4, twins)
-    gei = protocols(*gei_embeddings(GaitDataset(data, split="test", size=tuple(model.cfg.input_hw))), twins)
+    gei = protocols(*gei_embeddings(ds), twins)  # the same test split, at the model's input size
 
     metrics = read_metrics(run)
     wall = args.train_wall_seconds
