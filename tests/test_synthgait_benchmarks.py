@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from gaitgs_lib.synthgait import GENERATOR_VERSION, generate
 
@@ -46,3 +47,27 @@ def test_synthgait_difficulty_trains_and_checks_the_targets(data, tmp_path):
     assert set(report["targets"]) == {"learned NM > BG > CL", "learned CL <= NM - 5", "GEI NM > BG > CL",
                                       "GEI twins within 10 of chance"}
     assert "| GEI 64x44 + NN |" in res.stdout
+
+
+def test_cl_breakdown_splits_the_cl_probes_by_coat():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from cl_breakdown import breakdown
+    # subjects 1 (jacket, hood up in cl-02) and 2 (long coat): embeddings put subject 2's CL
+    # sequences on subject 1, so every CL probe of subject 2 fails and every one of subject 1 succeeds
+    coats = {"1": "jacket", "2": "long"}
+    subjects = {s: {"coat": {"kind": k, "bulk": 0.03},
+                    "coat_wear": {"cl-01": {"hood_up": False, "pockets": False, "open": False},
+                                  "cl-02": {"hood_up": s == "1", "pockets": False, "open": True}}}
+                for s, k in coats.items()}
+    sids, types, views, vecs = [], [], [], []
+    for s in coats:
+        for t in ("nm-01", "nm-02", "nm-03", "nm-04", "cl-01", "cl-02"):
+            for v in ("000", "090"):
+                sids.append(s), types.append(t), views.append(v)
+                vecs.append([1.0, 0.0] if s == "1" or t.startswith("cl") else [0.0, 1.0])
+    emb = {"embeddings": torch.tensor(vecs).unsqueeze(-1), "sids": sids, "types": types, "views": views}
+    table = breakdown(emb, subjects)
+    assert table["kind"] == {"jacket": (100.0, 4), "long": (0.0, 4)}
+    assert table["hood up"] == {"no": (pytest.approx(100 / 3), 6), "yes": (100.0, 2)}
+    assert table["open"] == {"no": (50.0, 4), "yes": (50.0, 4)}
+    assert table["all"] == {"CL": (50.0, 8)}

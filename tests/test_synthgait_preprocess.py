@@ -18,6 +18,7 @@ from gaitgs_lib.synthgait.preprocess import _cubic_taps, _tap_sum, preprocess_wa
 DATASET_DIGESTS = {
     "1.1": "45ed937244178ea06d61b17d42c99c512aa63736180135b01ecf107164e174ea",
     "1.2": "7ba8255b343ea21a1ef0d4099eed6bd205de9ae47ae74009bdcbc6b062cfe0e9",
+    "1.3": "ca5744476758945efcbc8403f18ec6ec3ba87e122260299aca193e72896b88e8",
 }
 
 

@@ -98,14 +98,14 @@ class Coat:
 
 
 def sample_coat(rng: np.random.Generator) -> Coat:
-    """Draw a coat: a hip-length jacket (30 %), a coat to mid-thigh or knee (40 %) or a long coat (30 %)."""
-    kind = COAT_KINDS[int(rng.choice(3, p=[0.3, 0.4, 0.3]))]
-    bulk = rng.uniform(0.015, 0.04) if kind == "jacket" else rng.uniform(0.01, 0.03)   # puffer jackets are thicker
+    """Draw a coat: a hip-length jacket (40 %), a coat to mid-thigh or knee (25 %) or a long coat (35 %)."""
+    kind = COAT_KINDS[int(rng.choice(3, p=[0.4, 0.25, 0.35]))]
+    bulk = rng.uniform(0.02, 0.05)                     # padding: puffer jackets and winter coats alike
     sleeve = rng.uniform(0.008, 0.02)
     hem = rng.uniform(*COAT_HEMS[kind])
     flare = rng.uniform(0.0, 0.015) if kind == "jacket" else rng.uniform(0.005, 0.05)
     stiffness, lag = rng.uniform(0.0, 1.0), int(rng.integers(1, 4))
-    hood = rng.uniform(0.04, 0.06) if rng.random() < 0.35 else 0.0
+    hood = rng.uniform(0.04, 0.06) if rng.random() < 0.6 else 0.0
     arm_gain = float(np.clip(1.05 - 8.0 * (bulk + sleeve) + rng.normal(0, 0.08), 0.5, 1.0))   # padding restrains
     return Coat(kind=kind, bulk=bulk, sleeve=sleeve, hem=hem, flare=flare, stiffness=stiffness, lag=lag, hood=hood,
                 arm_gain=arm_gain)
@@ -132,10 +132,10 @@ class CoatWear:
 
 
 def sample_wear(rng: np.random.Generator, coat: Coat) -> CoatWear:
-    """Draw how a coat is worn in one session: open (35 %), hands in pockets (30 %), hood up."""
+    """Draw how a coat is worn in one session: open (35 %), hands in pockets (30 %), hood up (50 % if it has one)."""
     opened = bool(rng.random() < 0.35)
     return CoatWear(open=opened, pockets=bool(rng.random() < 0.3),
-                    hood_up=bool(coat.hood > 0 and rng.random() < 0.3),
+                    hood_up=bool(coat.hood > 0 and rng.random() < 0.5),
                     flap=float(rng.uniform(0.02, 0.05) if opened else rng.uniform(0.0, 0.015)))
 
 

@@ -31,7 +31,7 @@ from .preprocess import preprocess_walk
 from .render import FIELD_H, FIELD_W
 from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
 
-GENERATOR_VERSION = "1.2"     # 1.1: pinhole camera (view drifts across the field); 1.2: coats (docs/synthgait.md, "Versions")
+GENERATOR_VERSION = "1.3"     # 1.1: pinhole camera; 1.2: coats; 1.3: padded coats, more hoods (docs/synthgait.md, "Versions")
 TRAIN_FRACTION = 74 / 124          # CASIA-B's 074 / 050 split
 
 
