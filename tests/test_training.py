@@ -212,8 +212,11 @@ def test_nan_stops_without_writing_anything_non_finite(fake_root, tmp_path):
 
 
 def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
-    """Issue 11: 30 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
-    on six fixed P x K batches of its train split (eval mode, so dropout is off)."""
+    """Issue 11: 60 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
+    on six fixed P x K batches of its train split (eval mode, so dropout is off).
+
+    30 iterations sufficed on SynthGait 1.2 (0.728 -> 0.615); on 1.3, whose CL sequences
+    differ, 30 leave the loss where it started (0.713 -> 0.724) and 60 lower it."""
     ds = GaitDataset(synthgait_test_root, split="train", size=(32, 22))
     _, view_of = view_index_map(ds.views)
     plan, windows = PKBatchSampler(ds.labels, 2, 4, seed=123), torch.Generator().manual_seed(0)
@@ -233,11 +236,11 @@ def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
 
     torch.manual_seed(0)  # `train` seeds the same way before it builds the model
     before = held_loss(GaitGS(model_config(get_train_config("tiny"))))
-    res = train("tiny", synthgait_test_root, tmp_path / "run", steps=30, p=2, k=4, frames=16, total_iters=30,
+    res = train("tiny", synthgait_test_root, tmp_path / "run", steps=60, p=2, k=4, frames=16, total_iters=60,
                 log_every=10, ckpt_every=100, progress=False)
     after = held_loss(res.model)
-    assert after[0] < before[0] - 0.05, (before, after)  # measured: 0.728 -> 0.615
-    assert after[1] < 0.7 * before[1], (before, after)  # triplet part: 0.245 -> 0.131
+    assert after[0] < before[0] - 0.05, (before, after)  # measured: 0.713 -> 0.618
+    assert after[1] < 0.7 * before[1], (before, after)  # triplet part: 0.231 -> 0.124
 
 
 # ----------------------------------------------------------------------------- metrics
