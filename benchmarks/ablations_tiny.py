@@ -1,8 +1,9 @@
-"""The paper's ablation study at teaching scale: `tiny` on synthgait-mini, one run per variant.
+"""The paper's ablation study at teaching scale: `tiny`, one run per variant, on one dataset.
 
     python benchmarks/ablations_tiny.py --steps 300                 # everything, one after another
     python benchmarks/ablations_tiny.py --steps 300 --variants full no-coarse   # a share (run two in parallel)
     python benchmarks/ablations_tiny.py --collect                   # merge finished variants into the JSON
+    python benchmarks/ablations_tiny.py --data data/synthgait-b --steps 500 --total-iters 500   # the study on B
 
 Every variant is trained with the same `tiny` training preset, the same seed, the same batch
 plan and the same number of iterations (`--steps`); only the switched-off block differs
@@ -12,7 +13,13 @@ checkpoint), is exported without optimizer state to `data/checkpoints/tiny-<vari
 evaluated with the CASIA-B protocol on the test subjects (and on the twin pairs alone), and
 its result is written to `runs/ablations-tiny/<variant>/result.json`. `--collect` (run
 automatically after the last variant of an invocation) gathers every finished variant into
-`data/checkpoints/ablations-tiny.json`, which notebook 08 reads.
+`data/checkpoints/ablations-tiny.json`, which notebook 08 reads in quick mode.
+
+Those are the names of the study on `synthgait-mini`. A study on any other dataset folder
+`<name>` keeps its own: `runs/ablations-tiny-<name>/<variant>/`,
+`data/checkpoints/ablations-tiny-<name>/tiny-<variant>.pt` and
+`data/checkpoints/ablations-tiny-<name>.json` (`--study` names it otherwise). Notebook 08
+reads the `synthgait-b` study in full mode.
 
 `--data data/synthgait-mini` (the default) is generated first when missing (any
 `.../synthgait-<preset>` folder likewise). CI runs it on a tiny budget (tests/test_benchmarks.py).
@@ -84,8 +91,25 @@ def evaluate_variant(ckpt: Path, data: Path, twins) -> dict:
     }
 
 
+def study_name(data) -> str:
+    """`ablations-tiny` for synthgait-mini (the quick-mode study), `ablations-tiny-<folder>` otherwise."""
+    name = Path(data).name
+    return "ablations-tiny" if name == "synthgait-mini" else f"ablations-tiny-{name}"
+
+
+def run_folder(args, variant: str) -> Path:
+    return args.workdir / "runs" / args.study / variant
+
+
+def checkpoint_path(args, variant: str, relative: bool = False) -> Path:
+    """Where the study exports `variant`: data/checkpoints/[<study>/]tiny-<variant>.pt."""
+    sub = () if args.study == "ablations-tiny" else (args.study,)
+    rel = Path("data", "checkpoints", *sub, f"tiny-{variant}.pt")
+    return rel if relative else args.workdir / rel
+
+
 def run_variant(variant: str, args, twins) -> dict:
-    run_dir = args.workdir / "runs" / "ablations-tiny" / variant
+    run_dir = run_folder(args, variant)
     ablations = () if variant == "full" else (variant,)
     resume = (run_dir / "checkpoints" / "latest.pt").exists()
     t0 = time.perf_counter()
@@ -94,14 +118,14 @@ def run_variant(variant: str, args, twins) -> dict:
                    ckpt_every=args.ckpt_every, **({"total_iters": args.total_iters} if args.total_iters and not resume else {}),
                    **({"p": args.p, "k": args.k} if args.p and not resume else {}))
     train_seconds = time.perf_counter() - t0
-    ckpt = export_checkpoint(result.checkpoint, args.workdir / "data" / "checkpoints" / f"tiny-{variant}.pt")
+    ckpt = export_checkpoint(result.checkpoint, checkpoint_path(args, variant))
     res = evaluate_variant(ckpt, Path(args.data), twins)
     history = read_metrics(run_dir)
     res.update(variant=variant, ablations=list(ablations), steps=int(result.iteration),
                train_seconds_this_invocation=round(train_seconds, 1), resumed=resume,
                final_loss=history[-1]["loss"] if history else None,
                train_config=json.loads((run_dir / "config.json").read_text())["train_config"],
-               checkpoint=f"data/checkpoints/tiny-{variant}.pt")
+               checkpoint=checkpoint_path(args, variant, relative=True).as_posix())
     _atomic_json(res, run_dir / "result.json")
     # the loss curve travels with the results (a few KB): notebook 08 plots it
     _atomic_json(history, run_dir / "metrics.json")
@@ -123,8 +147,8 @@ def reevaluate(args) -> None:
     """Evaluate the exported checkpoints again on `args.reeval` (e.g. a regenerated dataset)."""
     meta = json.loads((Path(args.reeval) / "meta.json").read_text())
     for v in args.variants:
-        run_dir = args.workdir / "runs" / "ablations-tiny" / v
-        ckpt = args.workdir / "data" / "checkpoints" / f"tiny-{v}.pt"
+        run_dir = run_folder(args, v)
+        ckpt = checkpoint_path(args, v)
         if not (run_dir / "result.json").exists() or not ckpt.exists():
             print(f"{v}: not trained yet, skipped")
             continue
@@ -140,17 +164,18 @@ def reevaluate(args) -> None:
 def collect(args) -> dict:
     variants = {}
     for v in VARIANTS:
-        path = args.workdir / "runs" / "ablations-tiny" / v / "result.json"
+        path = run_folder(args, v) / "result.json"
         if path.exists():
             res = json.loads(path.read_text())
             res["metrics"] = json.loads((path.parent / "metrics.json").read_text())
             variants[v] = res
     steps = sorted({r["steps"] for r in variants.values()})
     totals = sorted({r["train_config"]["total_iters"] for r in variants.values()})
-    command = (f"python benchmarks/ablations_tiny.py --steps {steps[0]} --total-iters {totals[0]}"
+    data_flag = "" if args.study == "ablations-tiny" else f"--data data/{Path(args.data).name} "
+    command = (f"python benchmarks/ablations_tiny.py {data_flag}--steps {steps[0]} --total-iters {totals[0]}"
                if len(steps) == 1 and len(totals) == 1 else args.command_line)
     out = {
-        "description": "GaitGS tiny on synthgait-mini, one run per ablation variant, same seed/plan/steps; "
+        "description": f"GaitGS tiny on {Path(args.data).name}, one run per ablation variant, same seed/plan/steps; "
                        "rank-1 (%) by the CASIA-B protocol on the test subjects (identical views excluded); "
                        "twins_rank1: protocol restricted to each twin pair (chance 50 %).",
         "command": command,
@@ -159,8 +184,8 @@ def collect(args) -> dict:
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores (shared), torch {torch.__version__.split('+')[0]}",
         "variants": variants,
     }
-    _atomic_json(out, args.workdir / "data" / "checkpoints" / "ablations-tiny.json")
-    print(f"collected {list(variants)} -> data/checkpoints/ablations-tiny.json")
+    _atomic_json(out, args.workdir / "data" / "checkpoints" / f"{args.study}.json")
+    print(f"collected {list(variants)} -> data/checkpoints/{args.study}.json")
     return out
 
 
@@ -180,8 +205,11 @@ def main(argv=None) -> int:
     ap.add_argument("--collect", action="store_true", help="only merge finished variants into the JSON")
     ap.add_argument("--reeval", help="evaluate the finished variants' checkpoints again on this dataset root "
                                      "(stored as 'reevaluated' in each result), then collect")
+    ap.add_argument("--study", help="name of the study's folders and results file "
+                                    "(default: ablations-tiny on synthgait-mini, ablations-tiny-<data folder> otherwise)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
+    args.study = args.study or study_name(args.data)
     args.command_line = "python benchmarks/ablations_tiny.py " + " ".join(argv if argv is not None else sys.argv[1:])
     torch.set_num_threads(args.threads)
     if args.reeval:

@@ -34,10 +34,17 @@ def test_ablations_tiny_generates_missing_synthgait_and_collects(tmp_path):
                       "--variants", "full", "no-mcm", "--steps", "2", "--p", "2", "--k", "2", "--no-progress")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (data / "meta.json").exists()
-    collected = json.loads((tmp_path / "data" / "checkpoints" / "ablations-tiny.json").read_text())
+    # a study on any folder but synthgait-mini keeps its own names (quick mode's files stay untouched)
+    checkpoints = tmp_path / "data" / "checkpoints"
+    collected = json.loads((checkpoints / "ablations-tiny-synthgait-test.json").read_text())
     assert sorted(collected["variants"]) == ["full", "no-mcm"]
     assert all(v["steps"] == 2 and [r["iteration"] for r in v["metrics"]] == [2] for v in collected["variants"].values())
-    assert (tmp_path / "data" / "checkpoints" / "tiny-no-mcm.pt").exists()
+    assert collected["command"].startswith("python benchmarks/ablations_tiny.py --data data/synthgait-test --steps 2")
+    assert collected["description"].startswith("GaitGS tiny on synthgait-test")
+    assert (checkpoints / "ablations-tiny-synthgait-test" / "tiny-no-mcm.pt").exists()
+    assert collected["variants"]["no-mcm"]["checkpoint"] == "data/checkpoints/ablations-tiny-synthgait-test/tiny-no-mcm.pt"
+    assert not (checkpoints / "ablations-tiny.json").exists() and not (checkpoints / "tiny-no-mcm.pt").exists()
+    assert (tmp_path / "runs" / "ablations-tiny-synthgait-test" / "full" / "result.json").exists()
 
 
 def test_ship_model_exports_and_writes_every_protocol(synthgait_test_root, tmp_path):
