@@ -51,6 +51,23 @@ def test_chunk_size_follows_the_memory_budget():
     assert small.chunk_size(torch.empty(32, 1, 30, 64, 44)) == 6
     assert tiny.chunk_size(torch.empty(32, 1, 30, 32, 22)) == 32  # 0.7 MB per sequence: one chunk
     assert small.chunk_size(torch.empty(32, 1, 30, 64, 44, device="meta")) == 32  # chunks only on a CPU
+    with torch.no_grad():  # evaluation: an 8 MiB budget, and never a chunk of one sequence
+        assert tiny.chunk_size(torch.empty(32, 1, 87, 32, 22)) == 4  # 1.96 MB per sequence
+        assert small.chunk_size(torch.empty(32, 1, 30, 64, 44)) == 2  # 5.4 MB: one would fit, two run
+        assert small.chunk_size(torch.empty(1, 1, 30, 64, 44)) == 1
+
+
+def test_mgfe_in_chunks_equals_the_whole_batch_without_autograd(monkeypatch):
+    torch.manual_seed(0)
+    model = GaitGS("tiny").eval()
+    sils = torch.rand(5, 87, 32, 22)
+    monkeypatch.setattr(mgfe, "CPU_INFERENCE_CHUNK_BYTES", 2**40)
+    with torch.no_grad():
+        whole = model(sils)["embeddings"]
+        monkeypatch.setattr(mgfe, "CPU_INFERENCE_CHUNK_BYTES", 1)  # the floor: chunks of 2 sequences
+        assert model.mgfe.chunk_size(sils[:, None]) == 2
+        chunked = model(sils)["embeddings"]
+    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
 
 
 def test_mgfe_in_chunks_equals_the_whole_batch(monkeypatch):

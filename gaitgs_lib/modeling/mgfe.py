@@ -10,8 +10,10 @@ from .stem import STEM
 from .uta import UTA
 
 # On a CPU, MGFE runs the batch a few sequences at a time so that each feature map stays
-# below this size (see `MGFE.chunk_size`).
+# below this size (see `MGFE.chunk_size`): the first while autograd records (training), the
+# second when it does not (evaluation, where the maps are freed as soon as they are used).
 CPU_CHUNK_BYTES = 32 * 2**20
+CPU_INFERENCE_CHUNK_BYTES = 8 * 2**20
 
 
 def _spatial_pool(x):
@@ -50,13 +52,21 @@ class MGFE(nn.Module):
         changes, benchmarks/README.md, "Model speed"), probably because small maps are
         recycled by the memory allocator and stay in the cache, where every operation on a
         map of hundreds of MB touches fresh memory pages.
+
+        Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`
+        (`tiny` on 87-frame test sequences: 1.2x faster than with the training budget,
+        benchmarks/README.md, "Evaluation speed"), and a chunk holds at least two sequences:
+        PyTorch runs a batch of one through a much slower 3-D convolution. Training keeps its
+        budget, so a run retrained from the same seed gives the same weights as before.
         """
         n, _, s, h, w = x.shape
         if x.device.type != "cpu":
             return n
         widest = self.stem_f0.global_b3d.conv3x3x3.out_channels  # [n, c1, s, h, w] is MGFE's largest map
         per_sequence = widest * s * h * w * x.element_size()
-        return max(1, min(n, CPU_CHUNK_BYTES // per_sequence))
+        if torch.is_grad_enabled():
+            return max(1, min(n, CPU_CHUNK_BYTES // per_sequence))
+        return max(min(n, 2), min(n, CPU_INFERENCE_CHUNK_BYTES // per_sequence))
 
     def forward(self, x, intermediates: dict | None = None):
         # x: [n, 1, s, h, w], s >= 3
