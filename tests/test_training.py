@@ -212,11 +212,14 @@ def test_nan_stops_without_writing_anything_non_finite(fake_root, tmp_path):
 
 
 def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
-    """Issue 11: 60 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
+    """Issue 11: 100 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
     on six fixed P x K batches of its train split (eval mode, so dropout is off).
 
-    30 iterations sufficed on SynthGait 1.2 (0.728 -> 0.615); on 1.3, whose CL sequences
-    differ, 30 leave the loss where it started (0.713 -> 0.724) and 60 lower it."""
+    So short a run on 2 subjects is chaotic: its path depends on the CPU's float rounding and
+    the thread count. 60 iterations lowered the triplet part to 0.54x on an Intel Xeon but only
+    to 0.73x on an AMD EPYC with one thread (0.56x with two), which failed CI there. With 100
+    the EPYC gives 0.713 -> 0.599 (triplet 0.50x) with one thread, 0.618 (0.58x) with two, and
+    seeds 1 and 2 give 0.57x and 0.64x: every case clears both bounds."""
     ds = GaitDataset(synthgait_test_root, split="train", size=(32, 22))
     _, view_of = view_index_map(ds.views)
     plan, windows = PKBatchSampler(ds.labels, 2, 4, seed=123), torch.Generator().manual_seed(0)
@@ -236,11 +239,11 @@ def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
 
     torch.manual_seed(0)  # `train` seeds the same way before it builds the model
     before = held_loss(GaitGS(model_config(get_train_config("tiny"))))
-    res = train("tiny", synthgait_test_root, tmp_path / "run", steps=60, p=2, k=4, frames=16, total_iters=60,
-                log_every=10, ckpt_every=100, progress=False)
+    res = train("tiny", synthgait_test_root, tmp_path / "run", steps=100, p=2, k=4, frames=16, total_iters=100,
+                log_every=10, ckpt_every=200, progress=False)
     after = held_loss(res.model)
-    assert after[0] < before[0] - 0.05, (before, after)  # measured: 0.713 -> 0.618
-    assert after[1] < 0.7 * before[1], (before, after)  # triplet part: 0.231 -> 0.124
+    assert after[0] < before[0] - 0.05, (before, after)  # measured (EPYC, 1 thread): 0.713 -> 0.599
+    assert after[1] < 0.7 * before[1], (before, after)  # triplet part: 0.231 -> 0.115
 
 
 # ----------------------------------------------------------------------------- metrics
