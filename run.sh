@@ -11,7 +11,7 @@
 #   site  set up .venv (first time only), then build the course site into build/site/
 #         (the notebooks as committed, the guides, an API reference; nothing is executed).
 #
-# What the first run costs: .venv holds about 1.6 GB (torch alone is most of it) and takes a
+# What the first run costs: .venv holds about 1.9 GB (torch alone is most of it) and takes a
 # few minutes to install; data/synthgait-mini takes about 0.55 GB and 1-2 minutes to make on
 # 2 CPU cores. Later runs start at once. Numbers measured: README, "What set-up costs".
 #
@@ -30,7 +30,7 @@ esac
 py="${PYTHON:-python3}"
 venv=".venv"
 if [ ! -x "$venv/bin/python" ]; then
-  echo "[gaitgs] creating $venv with $($py --version 2>&1) (first run: about 1.6 GB and a few minutes in all)"
+  echo "[gaitgs] creating $venv with $($py --version 2>&1) (first run: about 1.9 GB and a few minutes in all)"
   "$py" -m venv "$venv"
 fi
 vpy="$venv/bin/python"
