@@ -91,10 +91,13 @@ def evaluate_variant(ckpt: Path, data: Path, twins) -> dict:
     }
 
 
+QUICK_STUDY = "ablations-tiny"  # the study on synthgait-mini: flat names in data/checkpoints/
+
+
 def study_name(data) -> str:
     """`ablations-tiny` for synthgait-mini (the quick-mode study), `ablations-tiny-<folder>` otherwise."""
     name = Path(data).name
-    return "ablations-tiny" if name == "synthgait-mini" else f"ablations-tiny-{name}"
+    return QUICK_STUDY if name == "synthgait-mini" else f"{QUICK_STUDY}-{name}"
 
 
 def run_folder(args, variant: str) -> Path:
@@ -103,7 +106,7 @@ def run_folder(args, variant: str) -> Path:
 
 def checkpoint_path(args, variant: str, relative: bool = False) -> Path:
     """Where the study exports `variant`: data/checkpoints/[<study>/]tiny-<variant>.pt."""
-    sub = () if args.study == "ablations-tiny" else (args.study,)
+    sub = () if args.study == QUICK_STUDY else (args.study,)
     rel = Path("data", "checkpoints", *sub, f"tiny-{variant}.pt")
     return rel if relative else args.workdir / rel
 
@@ -171,7 +174,7 @@ def collect(args) -> dict:
             variants[v] = res
     steps = sorted({r["steps"] for r in variants.values()})
     totals = sorted({r["train_config"]["total_iters"] for r in variants.values()})
-    data_flag = "" if args.study == "ablations-tiny" else f"--data data/{Path(args.data).name} "
+    data_flag = "" if args.study == QUICK_STUDY else f"--data data/{Path(args.data).name} "
     command = (f"python benchmarks/ablations_tiny.py {data_flag}--steps {steps[0]} --total-iters {totals[0]}"
                if len(steps) == 1 and len(totals) == 1 else args.command_line)
     out = {

@@ -54,8 +54,9 @@ class MGFE(nn.Module):
         map of hundreds of MB touches fresh memory pages.
 
         Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`
-        (`tiny` on 87-frame test sequences: 1.2x faster than with the training budget,
-        benchmarks/README.md, "Evaluation speed"), and a chunk holds at least two sequences:
+        (`evaluate` of `tiny` on the SynthGait-B test split: 1.06x faster than with the training
+        budget on one 2-core CPU, a forward pass 1.24x on another with a quarter of its L2
+        cache; benchmarks/README.md, "Evaluation speed"), and a chunk holds at least two sequences:
         PyTorch runs a batch of one through a much slower 3-D convolution. Training keeps its
         budget, so a run retrained from the same seed gives the same weights as before.
         """
