@@ -1,4 +1,4 @@
-"""Frames per second of the two preprocessing paths (docs/protocols.md steps 1-5), on SynthGait walks.
+"""Frames per second of the two preprocessing paths (docs/data-and-evaluation.md steps 1-5), on SynthGait walks.
 
     python benchmarks/bench_preprocess_sequence.py [--frames 100] [--seconds 3]
 

@@ -10,7 +10,7 @@
 3. CASIA-B protocol (gallery nm-01..04, identical views excluded) per condition, and the
    same protocol per twin pair (gallery = the pair, chance 50 %), for the learned model and
    for GEI + nearest neighbour (64x44).
-4. Check the targets of docs/synthgait.md ("Covariates"): learned NM > BG > CL with CL at least
+4. Check the targets of docs/synthgait-generator.md ("Covariates"): learned NM > BG > CL with CL at least
    5 points below NM; GEI NM > BG > CL; GEI on twins near chance (within 10 points of 50).
    Exit status 1 when one fails (after printing everything).
 

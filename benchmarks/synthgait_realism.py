@@ -18,7 +18,7 @@ synthgait_difficulty.py) is printed by this script:
    against a gallery holding only the pair, chance = 50 %);
 4. with --noise-free: the GEI baseline on the test subjects re-rendered without any
    silhouette noise (how much of the baseline's difficulty the noise makes).
-A learned temporal model should beat (2) by far and (3) clearly; see docs/synthgait.md.
+A learned temporal model should beat (2) by far and (3) clearly; see docs/synthgait-generator.md.
 """
 from __future__ import annotations
 

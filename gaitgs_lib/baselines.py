@@ -3,7 +3,7 @@
 The GEI (Han & Bhanu, 2006) is the mean of a sequence's aligned silhouettes: it keeps the
 shape and the *range* of the motion but throws away its order and timing. Compared by
 Euclidean distance it is the reference point every learned gait model must beat
-(docs/synthgait.md, "Dynamics must matter": it cannot tell SynthGait's twins apart).
+(docs/synthgait-generator.md, "Dynamics must matter": it cannot tell SynthGait's twins apart).
 """
 from __future__ import annotations
 

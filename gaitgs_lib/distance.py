@@ -2,7 +2,7 @@
 
 Embeddings are `[N, C, P]` (OpenGait's layout: C channels for each of P parts). Both the
 batch-all triplet loss and the evaluation protocols compare two sequences part by part:
-per part, the Euclidean distance of the two C-vectors (docs/protocols.md, "Distance").
+per part, the Euclidean distance of the two C-vectors (docs/data-and-evaluation.md, "Distance").
 This module is the one implementation of it; `losses` and `evaluation` import it.
 
 - `per_part_distance(x, y)` -> `[P, N, M]`: differentiable, optionally in float64, with
@@ -70,7 +70,7 @@ def _safe_sqrt(square: torch.Tensor) -> torch.Tensor:
 
 def part_distance(a, b, metric: str = "euclidean", block_elements: int = BLOCK_ELEMENTS,
                   dtype: torch.dtype = torch.float32):
-    """Sequence distance = mean over parts of the per-part distance (docs/protocols.md, "Distance").
+    """Sequence distance = mean over parts of the per-part distance (docs/data-and-evaluation.md, "Distance").
 
     a: [N, C, P], b: [M, C, P] (torch or numpy) -> [N, M] in `dtype`, numpy when `a` is numpy.
     Euclidean: the mean over parts of the per-part Euclidean distance (not the distance

@@ -115,7 +115,7 @@ def fit_frames(frames, input_hw: tuple[int, int]) -> torch.Tensor:
     """Silhouettes `[s, H, W]` (uint8 0..255 or float 0..1) -> float `[s, h, w]` at the model's `input_hw`.
 
     Frames in the OpenGait on-disk size (`W == H`, e.g. 64x64) first lose `W // 64 * 10`
-    columns on each side (docs/protocols.md: 64x64 -> 64x44); then they are resized (area
+    columns on each side (docs/data-and-evaluation.md: 64x64 -> 64x44); then they are resized (area
     interpolation) to `input_hw` when that differs, e.g. 64x44 -> 32x22 for the `tiny` preset.
     """
     x = torch.as_tensor(np.asarray(frames) if not torch.is_tensor(frames) else frames)
@@ -154,7 +154,7 @@ def span_distances(model, probe_frames: torch.Tensor, gallery_embeddings: torch.
 
     probe_frames: `[s, h, w]`; gallery_embeddings: `[m, c, P]`. For each span in `spans` the
     frames `select_span(s, span, start)` are embedded and compared with `part_distance`
-    (mean over parts of the per-part distance, docs/protocols.md). Returns float `[len(spans), m]`.
+    (mean over parts of the per-part distance, docs/data-and-evaluation.md). Returns float `[len(spans), m]`.
     """
     gallery = torch.as_tensor(gallery_embeddings)
     if gallery.ndim != 3:

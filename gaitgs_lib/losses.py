@@ -1,5 +1,5 @@
 """Training losses of the GaitGS recipe: batch-all triplet per part + view cross-entropy
-(docs/architecture.md "Training recipe"; docs/protocols.md "Training losses").
+(docs/architecture.md "Training recipe"; docs/data-and-evaluation.md "Training losses").
 
 The triplet loss is OpenGait's released `TripletLoss`, which the authors' configuration
 (https://github.com/Haijun-Xiong/GaitGS, `configs/gaitgs/gaitgs.yaml`: margin 0.25,
@@ -36,7 +36,7 @@ class TripletLoss(nn.Module):
     The loss is the mean over parts. Source: OpenGait, `opengait/modeling/losses/triplet.py`
     (`Convert2Triplets` takes `labels == labels` as positives, so the diagonal is in;
     `AvgNonZeroReducer` divides by the count of non-zero terms) and
-    `opengait/modeling/loss_aggregator.py` (`loss.mean()` over parts); docs/protocols.md,
+    `opengait/modeling/loss_aggregator.py` (`loss.mean()` over parts); docs/data-and-evaluation.md,
     "Training losses". OpenGait needs every label to have the same count in the batch
     (P x K); this version takes any labels and gives the same numbers on P x K batches.
     Distances are computed in float64; pairs closer than 1e-6 (the diagonal) count as

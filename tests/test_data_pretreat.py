@@ -1,4 +1,5 @@
-"""data/pretreat.py: the five per-frame steps of docs/protocols.md (OpenGait's, with OpenCV), a sequence, the raw-tree CLI."""
+"""data/pretreat.py: the five per-frame steps of docs/data-and-evaluation.md (OpenGait's, with OpenCV),
+a sequence, the raw-tree CLI."""
 import json
 import sys
 import warnings

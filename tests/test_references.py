@@ -21,8 +21,12 @@ REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = [
     (re.compile(r"\bspec\b", re.IGNORECASE), "cites the design notes ('spec'), which a clone does not contain"),
     (re.compile(r"\.\./shared"), "points outside the repository (../shared)"),
-    (re.compile(r"(?<!docs/)(?<!\]\()(?<![\w/])(protocols|synthgait|architecture)\.md"),
-     "names a doc without its folder: write docs/protocols.md, docs/synthgait.md or docs/architecture.md"),
+    (re.compile(r"(?<![\w-])(protocols|synthgait|gaitgs-architecture)\.md"),
+     "names a design note, which a clone does not contain: our pages are docs/data-and-evaluation.md, "
+     "docs/synthgait-generator.md and docs/architecture.md"),
+    (re.compile(r"(?<!docs/)(?<!\]\()(?<![\w/-])(architecture|data-and-evaluation|synthgait-generator)\.md"),
+     "names a doc without its folder: write docs/architecture.md, docs/data-and-evaluation.md or "
+     "docs/synthgait-generator.md"),
 ]
 URL = re.compile(r"https?://\S+")
 PATH = re.compile(r"(?<![\w/.:-])((?:\.\.?/)*[\w.-]+(?:/[\w.-]+)*\.(?:md|png))(?![\w/])")
@@ -99,15 +103,19 @@ def test_shipped_text_cites_only_what_the_repository_contains(path):
 
 def test_the_check_catches_unshipped_citations_and_missing_files(tmp_path):
     page = REPO / "docs" / "page.md"  # a page in docs/, as the check sees it
-    bad = ("As spec §3 says; see protocols.md and ../shared/spec/x.md;\n"
+    bad = ("As spec §3 says; see protocols.md, docs/synthgait.md and ../shared/spec/x.md;\n"
+           "the generator is described in synthgait-generator.md;\n"
            "the diagram is img/nowhere.png and [the notes](../shared/notes.md).")
     found = problems(page, bad)
     assert any("'spec'" in f for f in found)
-    assert any("'protocols.md'" in f for f in found)
+    assert any("'protocols.md'" in f and "design note" in f for f in found)
+    assert any("'synthgait.md'" in f and "design note" in f for f in found)
+    assert any("'synthgait-generator.md'" in f and "without its folder" in f for f in found)
     assert any("../shared" in f for f in found)
     assert any("img/nowhere.png does not exist" in f for f in found)
     good = ("GaitGS ([arXiv 2305.19700](https://arxiv.org/abs/2305.19700), its section on MSFE),\n"
-            "docs/architecture.md §6, the diagram [img](img/architecture.png), data/README.md,\n"
+            "docs/architecture.md §6, docs/data-and-evaluation.md, docs/synthgait-generator.md,\n"
+            "the diagram [img](img/architecture.png), data/README.md,\n"
             "inspect the specific suspect, `--out docs/img/new.png`, https://github.com/ShiqiYu/OpenGait/README.md")
     assert problems(page, good) == []
 

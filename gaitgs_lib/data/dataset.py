@@ -1,4 +1,4 @@
-"""A dataset in OpenGait's layout (docs/protocols.md, "Preprocessing" and "Partition files").
+"""A dataset in OpenGait's layout (docs/data-and-evaluation.md, "Preprocessing" and "Partition files").
 
 On disk: `<root>/<sid>/<type>/<view>/<view>.pkl` (uint8 `[T, H, W]`, 0/255) and
 `<root>/partition.json` (`{"TRAIN_SET": [...], "TEST_SET": [...]}`, read by
@@ -40,7 +40,7 @@ class SequenceInfo:
 
 
 class GaitDataset(torch.utils.data.Dataset):
-    """Sequences of `<root>/<sid>/<type>/<view>/*.pkl`, one split of a partition (docs/protocols.md).
+    """Sequences of `<root>/<sid>/<type>/<view>/*.pkl`, one split of a partition (docs/data-and-evaluation.md).
 
     `ds[i] -> (frames float32 [T, h, w] in [0, 1], SequenceInfo)`. Aligned lists `infos`,
     `sids`, `types`, `views`, `labels`; `subjects` (sorted) and `label_of` (sid -> int);

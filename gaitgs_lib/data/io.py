@@ -1,4 +1,4 @@
-"""Read and write one silhouette sequence in OpenGait's `.pkl` format (docs/protocols.md).
+"""Read and write one silhouette sequence in OpenGait's `.pkl` format (docs/data-and-evaluation.md).
 
 OpenGait stores a pre-processed sequence as a plain pickle of a numpy array,
 `uint8 [T, H, W]` (T frames of H x W silhouettes, 0 background, 255 person), written
@@ -20,7 +20,7 @@ PICKLE_PROTOCOL = 4
 
 
 def read_sequence(path: str | os.PathLike) -> np.ndarray:
-    """Load an OpenGait sequence file and return it as `uint8 [T, H, W]` (docs/protocols.md).
+    """Load an OpenGait sequence file and return it as `uint8 [T, H, W]` (docs/data-and-evaluation.md).
 
     Raises `FileNotFoundError` when the file is missing and `ValueError` naming the file
     when it is not a readable pickle, does not hold a numpy array, or the array is not

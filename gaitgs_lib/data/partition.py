@@ -1,4 +1,4 @@
-"""Partition files: which subjects train and which test (docs/protocols.md, "Partition files").
+"""Partition files: which subjects train and which test (docs/data-and-evaluation.md, "Partition files").
 
 On disk `<root>/partition.json` is OpenGait's `{"TRAIN_SET": [...], "TEST_SET": [...]}`.
 `load_partition` reads one and refuses a subject listed in both sets (test subjects in

@@ -1,4 +1,4 @@
-"""Silhouette pre-processing into the OpenGait layout (docs/protocols.md, "Preprocessing").
+"""Silhouette pre-processing into the OpenGait layout (docs/data-and-evaluation.md, "Preprocessing").
 
 Per frame (grey uint8, 0 background / 255 person), as OpenGait's `datasets/pretreatment.py`
 (https://github.com/ShiqiYu/OpenGait) does it:
@@ -90,7 +90,7 @@ def _frame_with_reason(img: np.ndarray, size: int):
 
 
 def preprocess_frame(img: np.ndarray, size: int = 64) -> np.ndarray | None:
-    """Steps 1-5 of docs/protocols.md on one frame: uint8 [H, W] -> uint8 [size, size], or None if dropped."""
+    """Steps 1-5 of docs/data-and-evaluation.md on one frame: uint8 [H, W] -> uint8 [size, size], or None if dropped."""
     return _frame_with_reason(_check_frame(img), size)[0]
 
 
@@ -129,7 +129,7 @@ def _frames(frames) -> list[np.ndarray] | np.ndarray:
 
 
 def preprocess_sequence(frames: np.ndarray | Iterable[np.ndarray], size: int = 64):
-    """Steps 1-5 of docs/protocols.md on a sequence: frames uint8 [T, H, W] (or an iterable of
+    """Steps 1-5 of docs/data-and-evaluation.md on a sequence: frames uint8 [T, H, W] (or an iterable of
     uint8 [H, W], shapes may differ) -> (uint8 [T', size, size], SequenceReport).
 
     Exactly `preprocess_frame` frame by frame. Warns (does not fail) when fewer than

@@ -1,4 +1,4 @@
-"""Batch and frame sampling (docs/protocols.md, "Sampling").
+"""Batch and frame sampling (docs/data-and-evaluation.md, "Sampling").
 
 Training batches hold P subjects x K sequences; from each sequence a random window of
 30 consecutive frames (a shorter sequence is tiled first). Evaluation takes every frame
@@ -15,7 +15,7 @@ import torch
 
 
 class PKBatchSampler(torch.utils.data.Sampler):
-    """P distinct subjects x K sequences each per batch, DDP-aware and resumable (docs/protocols.md).
+    """P distinct subjects x K sequences each per batch, DDP-aware and resumable (docs/data-and-evaluation.md).
 
     labels: one subject label per dataset index (e.g. `GaitDataset.labels`).
     Batch `b` is drawn from `numpy.random.default_rng([seed, b])` alone: P subjects without

@@ -1,7 +1,7 @@
 """Load-time frame transforms shared by the dataset, the contact sheet and the explorer.
 
 OpenGait stores silhouettes as square frames (`pretreat`: 64x64 or 128x128) and cuts
-`W // 64 * 10` columns from each side when it loads them (docs/protocols.md, "Preprocessing"):
+`W // 64 * 10` columns from each side when it loads them (docs/data-and-evaluation.md, "Preprocessing"):
 64x64 -> 64x44, 128x128 -> 128x88. A model input smaller than that is an exact k x k block
 average of it (64x44 -> 32x22), nothing else: `downscale_factor` refuses any other resize.
 """

@@ -1,4 +1,4 @@
-"""Evaluation of gait embeddings, one job per module (docs/protocols.md), as OpenGait keeps
+"""Evaluation of gait embeddings, one job per module (docs/data-and-evaluation.md), as OpenGait keeps
 the metric apart from the evaluator:
 
 - `gaitgs_lib.distance`: the per-part distance (shared with the training loss);

@@ -1,4 +1,4 @@
-"""Embeddings of every sequence of a dataset, for the protocols (docs/protocols.md, "Sampling").
+"""Embeddings of every sequence of a dataset, for the protocols (docs/data-and-evaluation.md, "Sampling").
 
 Evaluation feeds every frame of a sequence, in order, and sequences differ in length, so
 OpenGait's way is one sequence at a time. That leaves a CPU mostly idle, so
@@ -152,7 +152,7 @@ def _model_device(model, device) -> torch.device:
 @torch.no_grad()
 def extract_embeddings(model, dataset, device=None, batch_size: int = 32, progress: bool = True,
                        num_workers: int | None = None) -> dict:
-    """Embeddings of every sequence of `dataset`, every frame (docs/protocols.md, "Sampling").
+    """Embeddings of every sequence of `dataset`, every frame (docs/data-and-evaluation.md, "Sampling").
 
     `model` is put in eval mode (and back); `dataset[i] -> (frames float [T, h, w], info)`
     with `info.sid/.type/.view` (and `.path`, used in messages). Sequences of identical

@@ -1,4 +1,4 @@
-"""Retrieval metrics on a probe x gallery distance matrix: rank-k (CMC), mAP, mINP (docs/protocols.md).
+"""Retrieval metrics on a probe x gallery distance matrix: rank-k (CMC), mAP, mINP (docs/data-and-evaluation.md).
 
 A metric takes distances `[Np, Ng]` (smaller = closer) and the identities of probes and
 gallery, and knows nothing about datasets, views or files: the protocols in
@@ -92,7 +92,7 @@ def cmc_curve(dist, probe_ids, gallery_ids, max_rank: int = 20, mask=None,
 
 def retrieval_metrics(dist, probe_ids, gallery_ids, ranks: Sequence[int] = (1, 5, 10, 20),
                       mask=None, exclude_invalid: bool = False) -> dict:
-    """Rank-k (CMC), mAP and mINP in percent, no view exclusion (docs/protocols.md, wild datasets).
+    """Rank-k (CMC), mAP and mINP in percent, no view exclusion (docs/data-and-evaluation.md, wild datasets).
 
     dist: [Np, Ng] (smaller = closer); ties are broken by gallery order. AP averages the
     precision at each correct match; INP = (#correct) / (rank of the last correct match).

@@ -1,6 +1,6 @@
-"""Evaluation protocols: who is probe, who is gallery, and how the metric is averaged (docs/protocols.md).
+"""Evaluation protocols: who is probe, who is gallery, and how the metric is averaged (docs/data-and-evaluation.md).
 
-- `casia_b_protocol`: CASIA-B's cross-view rank-1 (docs/protocols.md, "CASIA-B evaluation");
+- `casia_b_protocol`: CASIA-B's cross-view rank-1 (docs/data-and-evaluation.md, "CASIA-B evaluation");
 - `ou_mvlp_protocol`: OU-MVLP, with both invalid-probe conventions ("OU-MVLP");
 - `retrieval_protocol`: rank-k / mAP / mINP, every test sequence against the rest ("wild datasets");
 - `twins_protocol`: CASIA-B restricted to each pair of look-alike subjects (SynthGait's twins).
@@ -19,7 +19,7 @@ from ..data.views import view_key
 from ..distance import part_distance
 from .metrics import convention, rank1_accuracy, retrieval_metrics
 
-# CASIA-B: gallery nm-01..04; probe sets NM / BG / CL (docs/protocols.md, "CASIA-B evaluation").
+# CASIA-B: gallery nm-01..04; probe sets NM / BG / CL (docs/data-and-evaluation.md, "CASIA-B evaluation").
 CASIA_B_GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
 CASIA_B_PROBES = {
     "NM": ("nm-05", "nm-06"),
@@ -95,7 +95,7 @@ def cross_view_protocol(
     view_names: Sequence[str] | None = None,
     protocol: str = "cross-view",
 ) -> dict:
-    """Rank-1 per probe view x gallery view, diagonal dropped, row means (docs/protocols.md).
+    """Rank-1 per probe view x gallery view, diagonal dropped, row means (docs/data-and-evaluation.md).
 
     For every probe set (name -> sequence types), probe view and gallery view the gallery
     is restricted to that one view and the nearest gallery sequence decides. Probes whose
@@ -155,7 +155,7 @@ def cross_view_protocol(
 
 def casia_b_protocol(embeddings, sids, types, views, metric: str = "euclidean",
                      exclude_invalid: bool = False) -> dict:
-    """CASIA-B rank-1: gallery nm-01..04, probes NM/BG/CL, identical views excluded (docs/protocols.md).
+    """CASIA-B rank-1: gallery nm-01..04, probes NM/BG/CL, identical views excluded (docs/data-and-evaluation.md).
 
     Pass only the test subjects (`GaitDataset(root, split="test")`). Returns the
     `cross_view_protocol` dict with conditions NM, BG, CL (percent).
@@ -166,7 +166,7 @@ def casia_b_protocol(embeddings, sids, types, views, metric: str = "euclidean",
 
 def ou_mvlp_protocol(embeddings, sids, types, views, metric: str = "euclidean",
                      exclude_invalid: bool = False) -> dict:
-    """OU-MVLP rank-1: probe 00, gallery 01, 14 views, identical views excluded (docs/protocols.md).
+    """OU-MVLP rank-1: probe 00, gallery 01, 14 views, identical views excluded (docs/data-and-evaluation.md).
 
     `exclude_invalid=False` is OpenGait's convention (probes with no gallery sequence of their
     subject at that view are failures); `True` drops them, as GaitGS's 97.6 does.
@@ -181,7 +181,7 @@ def retrieval_protocol(embeddings, sids, metric: str = "euclidean", ranks: Seque
     """Every test sequence in turn is the probe; the gallery is the rest of the test set.
 
     A probe whose subject has no other sequence is invalid: a failure by default (OpenGait's
-    real-scene convention), left out with `exclude_invalid=True` (docs/protocols.md, wild datasets).
+    real-scene convention), left out with `exclude_invalid=True` (docs/data-and-evaluation.md, wild datasets).
     """
     emb = check_embeddings(embeddings)
     if len(sids) != len(emb):
@@ -194,7 +194,7 @@ def retrieval_protocol(embeddings, sids, metric: str = "euclidean", ranks: Seque
 
 
 def twins_protocol(embeddings, sids, types, views, twins, metric: str = "euclidean") -> dict:
-    """CASIA-B rank-1 restricted to each twin pair (docs/synthgait.md, "Dynamics must matter").
+    """CASIA-B rank-1 restricted to each twin pair (docs/synthgait-generator.md, "Dynamics must matter").
 
     For every pair `(a, b)` of `twins` present in the data, the CASIA-B protocol runs on
     the sequences of `a` and `b` alone (gallery = the pair's nm-01..04, so every probe

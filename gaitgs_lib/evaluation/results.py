@@ -1,4 +1,4 @@
-"""Protocol results for people and for files: printed tables and JSON (docs/protocols.md).
+"""Protocol results for people and for files: printed tables and JSON (docs/data-and-evaluation.md).
 
 Every printed result ends with a note that names the protocol, the metric and the
 convention for invalid probes, so a table copied out of a terminal still says how it

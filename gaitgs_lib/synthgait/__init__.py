@@ -1,4 +1,4 @@
-"""SynthGait: walking people in CASIA-B's structure, generated (docs/synthgait.md).
+"""SynthGait: walking people in CASIA-B's structure, generated (docs/synthgait-generator.md).
 
 Quick use::
 
@@ -31,7 +31,7 @@ __all__ = [
 def joint_angle_curves(subject: Subject | None = None, n: int = 101) -> dict:
     """Joint-angle curves over one gait cycle (degrees) -> {"t": [n], angle: [n] (left side)}.
 
-    Without a subject: the population means of docs/synthgait.md's table.
+    Without a subject: the population means of docs/synthgait-generator.md's table.
     """
     from .motion import population_coefficients
 

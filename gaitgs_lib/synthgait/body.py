@@ -1,4 +1,4 @@
-"""SynthGait body: anthropometry as fractions of height (docs/synthgait.md, "Body and motion model").
+"""SynthGait body: anthropometry as fractions of height (docs/synthgait-generator.md, "Body and motion model").
 
 Lengths vary little between people (CV 1-4 %); widths and depths come from a separate
 "build" factor (CV 6-15 %) plus independent per-measure noise; women have relatively
@@ -42,7 +42,7 @@ WIDTHS = {
 
 @dataclass(frozen=True)
 class Body:
-    """One subject's body (docs/synthgait.md, "Body and motion model"); all values in body heights."""
+    """One subject's body (docs/synthgait-generator.md, "Body and motion model"); all values in body heights."""
 
     sex: str          # "F" or "M"
     build: float      # the build factor (a z-score): > 0 broader, < 0 slimmer

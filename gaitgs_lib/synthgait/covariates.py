@@ -1,4 +1,4 @@
-"""SynthGait covariates: bags (BG) and coats (CL) (docs/synthgait.md, "Covariates").
+"""SynthGait covariates: bags (BG) and coats (CL) (docs/synthgait-generator.md, "Covariates").
 
 - backpack: a slab behind the trunk, the trunk leans further forward;
 - shoulder bag: a blob at hip level on one side (strap over the other shoulder), that arm
@@ -27,7 +27,7 @@ BAG_KINDS = ("backpack", "shoulder", "hand")
 
 @dataclass(frozen=True)
 class Bag:
-    """One bag of one subject and session (docs/synthgait.md, "Covariates", BG)."""
+    """One bag of one subject and session (docs/synthgait-generator.md, "Covariates", BG)."""
 
     kind: str            # backpack | shoulder | hand
     side: float          # +1 left, -1 right (the carrying side; for a backpack unused)
@@ -76,7 +76,7 @@ COAT_HEMS = {"jacket": (0.40, 0.47), "coat": (0.27, 0.40), "long": (0.14, 0.27)}
 
 @dataclass(frozen=True)
 class Coat:
-    """A subject's coat, worn in both CL sessions (docs/synthgait.md, "Covariates", CL).
+    """A subject's coat, worn in both CL sessions (docs/synthgait-generator.md, "Covariates", CL).
 
     The coat replaces the body's outline between the collar and the hem: a boxy trunk that
     hides the waist, thick sleeves down over the wrists, a skirt from the waist to the hem
@@ -113,7 +113,7 @@ def sample_coat(rng: np.random.Generator) -> Coat:
 
 @dataclass(frozen=True)
 class CoatWear:
-    """How the coat is worn in one CL session (docs/synthgait.md, "Covariates", CL)."""
+    """How the coat is worn in one CL session (docs/synthgait-generator.md, "Covariates", CL)."""
 
     open: bool           # unbuttoned: the skirt's front flaps with every step
     pockets: bool        # hands in the pockets: the arms barely swing, elbows bent
@@ -189,7 +189,7 @@ def _leg_at_height(joints: np.ndarray, side: str, z: np.ndarray) -> np.ndarray:
 
 
 def coat_parts(body, posed: dict, coat: Coat, wear: CoatWear, outfit: Outfit | None = None) -> list:
-    """The coat's own parts (docs/synthgait.md, "Covariates", CL): skirt, cuffs and hood.
+    """The coat's own parts (docs/synthgait-generator.md, "Covariates", CL): skirt, cuffs and hood.
 
     Skirt: a flat-capped slab from the waist to the hem whose front and back edges at the
     hem follow the legs: the leading leg pushes the fabric forward, the trailing leg drags it

@@ -1,6 +1,6 @@
 """SynthGait dataset generation: presets, the on-disk layout, determinism, atomic output.
 
-docs/synthgait.md ("Structure", "Performance") and docs/protocols.md ("Preprocessing into the
+docs/synthgait-generator.md ("Structure", "Performance") and docs/data-and-evaluation.md ("Preprocessing into the
 OpenGait layout"). Output: `<out>/<sid>/<type>/<view>/<view>.pkl` (uint8 [T, 64, 64]),
 `<out>/partition.json`, `<out>/meta.json`; optionally CASIA-B-style raw PNGs in the sibling
 folder `<out>-raw/<sid>/<type>/<view>/<sid>-<type>-<view>-<frame:03d>.png` (320x240).
@@ -31,13 +31,14 @@ from .preprocess import preprocess_walk
 from .render import FIELD_H, FIELD_W
 from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
 
-GENERATOR_VERSION = "1.3"     # 1.1: pinhole camera; 1.2: coats; 1.3: padded coats, more hoods (docs/synthgait.md, "Versions")
+# 1.1: pinhole camera; 1.2: coats; 1.3: padded coats, more hoods (docs/synthgait-generator.md, "Versions")
+GENERATOR_VERSION = "1.3"
 TRAIN_FRACTION = 74 / 124          # CASIA-B's 074 / 050 split
 
 
 @dataclass(frozen=True)
 class SynthPreset:
-    """How big a SynthGait dataset is (docs/synthgait.md, "Structure")."""
+    """How big a SynthGait dataset is (docs/synthgait-generator.md, "Structure")."""
 
     name: str
     n_subjects: int
@@ -331,7 +332,7 @@ def _move_into_place(pairs, tag: str) -> None:
 def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini", seed: int = 0,
              overwrite: bool = False, raw_png: bool = False, subjects: int | None = None,
              progress: bool = True, workers: int | None = None, wait: bool = False) -> Path:
-    """Generate a SynthGait dataset (docs/synthgait.md) in the OpenGait layout; returns its folder.
+    """Generate a SynthGait dataset (docs/synthgait-generator.md) in the OpenGait layout; returns its folder.
 
     preset: "mini" (30 subjects), "b" (124, CASIA-B's size) or "test" (4, for unit tests);
     seed: an integer >= 0; subjects: a different number of subjects, >= 2 (split 74:50 like

@@ -1,4 +1,5 @@
-"""SynthGait motion: joint-angle Fourier curves and the posed 3-D skeleton (docs/synthgait.md, "Body and motion model").
+"""SynthGait motion: joint-angle Fourier curves and the posed 3-D skeleton
+(docs/synthgait-generator.md, "Body and motion model").
 
 A gait cycle `t in [0, 1)` starts at a heel strike of the left leg; each joint angle is
 `a0 + sum_k ak cos(2 pi k t) + bk sin(2 pi k t)` (degrees). The right leg and arm run half
@@ -14,7 +15,7 @@ import numpy as np
 
 from .body import Body
 
-# name: (a0, [(a1, b1), (a2, b2), (a3, b3)], inter-subject SD) -- docs/synthgait.md's table.
+# name: (a0, [(a1, b1), (a2, b2), (a3, b3)], inter-subject SD) -- docs/synthgait-generator.md's table.
 ANGLE_TABLE = {
     "hip_flexion": (20.2, [(19.2, -4.9), (-3.2, -0.2), (-0.4, 2.0)], 6.1),
     "knee_flexion": (26.1, [(-4.6, -19.9), (-13.8, 8.7), (-0.9, 5.3)], 5.0),
@@ -69,7 +70,10 @@ def fourier(coeffs: np.ndarray, phase: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Gait:
-    """One subject's walk (docs/synthgait.md, "Body and motion model"); angles in degrees, lengths in heights."""
+    """One subject's walk (docs/synthgait-generator.md, "Body and motion model").
+
+    Angles in degrees, lengths in body heights.
+    """
 
     cadence: float               # steps per minute
     stride: float                # stride length / height
@@ -169,7 +173,7 @@ def twin_gait(rng: np.random.Generator, gait: Gait) -> Gait:
 
 @dataclass(frozen=True)
 class Carry:
-    """What a covariate does to the motion (docs/synthgait.md, "Covariates")."""
+    """What a covariate does to the motion (docs/synthgait-generator.md, "Covariates")."""
 
     arm_gain: tuple = (1.0, 1.0)        # arm-swing multiplier (left, right)
     elbow: tuple = (None, None)         # fixed elbow flexion (deg) or None

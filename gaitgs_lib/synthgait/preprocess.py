@@ -1,4 +1,4 @@
-"""SynthGait 1.x's own preprocessing: docs/protocols.md's five steps with a numpy bicubic resize.
+"""SynthGait 1.x's own preprocessing: docs/data-and-evaluation.md's five steps with a numpy bicubic resize.
 
 The generator turns each rendered walk into 64x64 frames with the same five steps as
 `gaitgs_lib.data.pretreat` (drop, crop rows, bicubic resize, mass-median centre, pad),

@@ -1,6 +1,6 @@
 """SynthGait rendering: 3-D parts -> camera of a CASIA-B view -> anti-aliased raster -> 0/255 frames.
 
-docs/synthgait.md, "Body and motion model" and "Covariates". A part is a tapered capsule (round
+docs/synthgait-generator.md, "Body and motion model" and "Covariates". A part is a tapered capsule (round
 caps) or a tapered slab (flat caps) between two 3-D points; its radius is circular or
 elliptical (lateral x depth semi-axes in a body frame, so a trunk looks wide from the front
 and deep from the side). The camera is a pinhole camera linearised around the subject in
@@ -23,7 +23,7 @@ PIXELS_PER_HEIGHT = 72.0           # person height in pixels at the middle of th
 
 @dataclass
 class Part:
-    """One body part (docs/synthgait.md, "Body and motion model"): a segment a->b with radii.
+    """One body part (docs/synthgait-generator.md, "Body and motion model"): a segment a->b with radii.
 
     a, b: [T, 3] points; ra, rb: [T] or scalar circular radii, or for an elliptical part
     (lateral, depth) semi-axes at each end in `frame` [T, 3, 3] (columns: forward, lateral, up).
@@ -41,7 +41,7 @@ class Part:
 
 @dataclass(frozen=True)
 class Camera:
-    """A CASIA-B view (docs/synthgait.md, "Structure"): 0 deg = walking towards the camera, 90 = side."""
+    """A CASIA-B view (docs/synthgait-generator.md, "Structure"): 0 deg = walking towards the camera, 90 = side."""
 
     view_deg: float
     distance: float = CAMERA_DISTANCE

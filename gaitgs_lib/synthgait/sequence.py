@@ -1,6 +1,6 @@
 """SynthGait subjects and sequences: body parts, covariates, silhouette noise, one rendered walk.
 
-docs/synthgait.md, "Body and motion model", "Covariates" and "Structure". Every random choice
+docs/synthgait-generator.md, "Body and motion model", "Covariates" and "Structure". Every random choice
 is drawn from a generator seeded by (seed, subject) or (seed, subject, type, view), so any
 sequence can be made alone, in any order, in any process, with identical bytes.
 """
@@ -51,7 +51,7 @@ def _appearance(seed: int, owner: int):
 
     The coat has its own stream (seed, owner, 3) so that changing coats changes nothing
     else; the six draws of the coat of version 1.1 are still taken from the main stream,
-    which keeps every body, bag and outfit that of version 1.1 (docs/synthgait.md, "Versions").
+    which keeps every body, bag and outfit that of version 1.1 (docs/synthgait-generator.md, "Versions").
     """
     rng = _rng(seed, owner, 1)
     body = sample_body(rng)
@@ -222,7 +222,7 @@ def sequence_length(rng: np.random.Generator, gait: Gait, cycles: tuple) -> int:
 
 def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5, 4.0),
                 frame_range=(60, 110), noise: bool = True, n_frames: int | None = None) -> Rendered:
-    """Render one sequence `subject/type_/view` (docs/synthgait.md) -> raw 0/255 frames in a person window."""
+    """Render one sequence `subject/type_/view` (docs/synthgait-generator.md) -> raw 0/255 frames in a person window."""
     if type_ not in TYPES:
         raise ValueError(f"render_walk: type must be one of {TYPES}, got {type_!r}")
     rng = _rng(seed, int(subject.sid), TYPES.index(type_) + 10, int(view))
@@ -273,7 +273,7 @@ def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5,
 
 
 def _silhouette_noise(rng, parts, segs_a, segs_b, radii_a, radii_b, caps, signs, proj, origin, shape, empty):
-    """Background-subtraction noise (docs/synthgait.md, "Covariates"), appended to the part lists in place.
+    """Background-subtraction noise (docs/synthgait-generator.md, "Covariates"), appended to the part lists in place.
 
     Boundary jitter (every part's radii wobble from frame to frame), holes, missing limb
     segments, a shadow at the feet, stray blobs, occasional empty frames (flagged in `empty`).

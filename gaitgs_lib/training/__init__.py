@@ -1,6 +1,6 @@
 """Training GaitGS: the authors' recipe as `TrainConfig` presets, a resumable trainer (CPU, one
 GPU with AMP, or DistributedDataParallel under torchrun), and the `train` command
-(README.md, "Training recipe"; docs/protocols.md, "Sampling"; docs/guarantees.md).
+(README.md, "Training recipe"; docs/data-and-evaluation.md, "Sampling"; docs/guarantees.md).
 
 One job per module, in the order a run uses them:
 
