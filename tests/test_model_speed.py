@@ -9,7 +9,7 @@ import torch
 
 from gaitgs_lib import GaitGS, get_config
 from gaitgs_lib.modeling import HorizontalPooling, mgfe
-from gaitgs_lib.modeling.memory_format import conv3d_memory_format, is_channels_last
+from gaitgs_lib.modeling.memory_format import conv3d, conv3d_memory_format, is_channels_last
 from gaitgs_lib.modeling.pieg import temporal_max
 
 
@@ -24,6 +24,44 @@ def test_channels_last_layout_helpers():
     x = torch.rand(2, 3, 4, 8, 5)
     cl = conv3d_memory_format(x)
     assert is_channels_last(cl) and not is_channels_last(x) and torch.equal(cl, x)
+
+
+@pytest.mark.parametrize("cin, kernel, stride, padding", [
+    (1, (3, 3, 3), 1, 1),          # the first input convolution
+    (8, (1, 1, 1), 1, 0),          # the second
+    (8, (3, 1, 1), (3, 1, 1), 0),  # UTA
+    (8, (3, 3, 3), 1, 1),          # a B3D
+])
+def test_conv3d_of_one_sequence_equals_it_in_a_batch(cin, kernel, stride, padding):
+    """A batch of one gets the numbers (and gradients) the same sequence gets in a batch of three."""
+    torch.manual_seed(0)
+    batch = torch.randn(3, cin, 12, 16, 11)
+    weight = torch.randn(8, cin, *kernel)
+    plain = torch.nn.functional.conv3d(batch, weight, stride=stride, padding=padding)
+    together = conv3d(batch, weight, stride=stride, padding=padding)
+    torch.testing.assert_close(together, plain, rtol=1e-5, atol=1e-5)
+    one = batch[1:2].clone().requires_grad_(True)
+    w = weight.clone().requires_grad_(True)
+    alone = conv3d(one, w, stride=stride, padding=padding)
+    assert torch.equal(alone, together[1:2]) and is_channels_last(alone)
+    alone.square().sum().backward()
+    ref_x, ref_w = batch[1:2].clone().requires_grad_(True), weight.clone().requires_grad_(True)
+    torch.nn.functional.conv3d(ref_x, ref_w, stride=stride, padding=padding).square().sum().backward()
+    for grad, ref in ((one.grad, ref_x.grad), (w.grad, ref_w.grad)):  # sums of hundreds of terms: relative to the largest
+        scale = ref.abs().max()
+        torch.testing.assert_close(grad / scale, ref / scale, rtol=0, atol=1e-5)
+
+
+def test_one_sequence_does_not_take_pytorchs_native_3d_convolution():
+    """The model's convolutions run through oneDNN for a single walker too (native: ~10x slower)."""
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this PyTorch build has no oneDNN")
+    model = GaitGS("tiny").eval()
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        model(torch.rand(1, 30, 32, 22))
+    names = {event.key for event in prof.key_averages()}
+    assert "aten::mkldnn_convolution" in names
+    assert not any("slow_conv3d" in name for name in names), sorted(n for n in names if "conv" in n)
 
 
 def test_horizontal_pooling_of_a_channels_last_map_equals_the_plain_one():
@@ -51,10 +89,10 @@ def test_chunk_size_follows_the_memory_budget():
     assert small.chunk_size(torch.empty(32, 1, 30, 64, 44)) == 6
     assert tiny.chunk_size(torch.empty(32, 1, 30, 32, 22)) == 32  # 0.7 MB per sequence: one chunk
     assert small.chunk_size(torch.empty(32, 1, 30, 64, 44, device="meta")) == 32  # chunks only on a CPU
-    with torch.no_grad():  # evaluation: an 8 MiB budget, and never a chunk of one sequence
+    with torch.no_grad():  # evaluation: an 8 MiB budget
         assert tiny.chunk_size(torch.empty(32, 1, 87, 32, 22)) == 4  # 1.96 MB per sequence
-        assert small.chunk_size(torch.empty(32, 1, 30, 64, 44)) == 2  # 5.4 MB: one would fit, two run
-        assert small.chunk_size(torch.empty(1, 1, 30, 64, 44)) == 1
+        assert small.chunk_size(torch.empty(32, 1, 30, 64, 44)) == 1  # 5.4 MB: one fits
+        assert small.chunk_size(torch.empty(32, 1, 87, 64, 44)) == 1  # 15.7 MB: never fewer than one
 
 
 def test_mgfe_in_chunks_equals_the_whole_batch_without_autograd(monkeypatch):
@@ -64,8 +102,8 @@ def test_mgfe_in_chunks_equals_the_whole_batch_without_autograd(monkeypatch):
     monkeypatch.setattr(mgfe, "CPU_INFERENCE_CHUNK_BYTES", 2**40)
     with torch.no_grad():
         whole = model(sils)["embeddings"]
-        monkeypatch.setattr(mgfe, "CPU_INFERENCE_CHUNK_BYTES", 1)  # the floor: chunks of 2 sequences
-        assert model.mgfe.chunk_size(sils[:, None]) == 2
+        monkeypatch.setattr(mgfe, "CPU_INFERENCE_CHUNK_BYTES", 1)  # the floor: one sequence per chunk
+        assert model.mgfe.chunk_size(sils[:, None]) == 1
         chunked = model(sils)["embeddings"]
     torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
 

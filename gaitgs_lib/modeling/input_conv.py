@@ -5,7 +5,7 @@ spatio-temporal extraction module (`modeling/stem.py`)."""
 import torch.nn.functional as F
 from torch import nn
 
-from .memory_format import conv3d_memory_format
+from .memory_format import conv3d
 
 
 class InputConv(nn.Module):
@@ -18,5 +18,5 @@ class InputConv(nn.Module):
 
     def forward(self, x):
         # x: [n, 1, s, h, w] -> [n, c0, s, h, w]
-        x = F.leaky_relu(self.conv1(conv3d_memory_format(x)), inplace=True)  # [n, c0, s, h, w]
-        return F.leaky_relu(self.conv2(conv3d_memory_format(x)), inplace=True)
+        x = F.leaky_relu(conv3d(x, self.conv1.weight, padding=1), inplace=True)  # [n, c0, s, h, w]
+        return F.leaky_relu(conv3d(x, self.conv2.weight), inplace=True)

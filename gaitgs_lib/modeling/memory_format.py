@@ -6,8 +6,33 @@ channels-last there. A channels-last `[n, c, s, h, w]` tensor is, in memory, a p
 contiguous `[n, s, h, w, c]` array: `ndhwc(x)` is that array (a view, no copy), and the
 blocks after MGFE (horizontal pooling, PIEG's temporal max) reduce over it directly instead
 of first copying the map back to NCDHW. Values and shapes never depend on the layout.
+`conv3d` runs every 3-D convolution of the fused model on that layout, and on oneDNN for a
+batch of one sequence too.
 """
 import torch
+import torch.nn.functional as F
+
+
+def conv3d(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0) -> torch.Tensor:
+    """`F.conv3d(x, weight, stride=stride, padding=padding)` (no bias), run the fastest way the device has.
+
+    `x` is first put in `conv3d_memory_format`. On a CPU, PyTorch sends a batch of ONE
+    small float32 input (fewer than 20,480 values in `[n, c, s, h]`, as most convolutions
+    of one `tiny` or `small-32` walker are) to its native 3-D convolution instead of
+    oneDNN's: about 10x slower per convolution here, and rounded differently. A float32
+    batch of one goes to oneDNN's convolution directly, which gives a sequence the same
+    convolution alone as in a batch (`tests/test_model_speed.py`).
+    """
+    x = conv3d_memory_format(x)
+    if (x.shape[0] == 1 and x.device.type == "cpu" and x.dtype == torch.float32
+            and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+            and not torch.is_autocast_enabled("cpu")):  # autocast casts what F.conv3d gets, not this op
+        return torch.ops.aten.mkldnn_convolution(x, weight, None, _triple(padding), _triple(stride), (1, 1, 1), 1)
+    return F.conv3d(x, weight, stride=stride, padding=padding)
+
+
+def _triple(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
 def conv3d_memory_format(x: torch.Tensor) -> torch.Tensor:

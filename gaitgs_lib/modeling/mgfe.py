@@ -56,18 +56,16 @@ class MGFE(nn.Module):
         Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`
         (`evaluate` of `tiny` on the SynthGait-B test split: 1.06x faster than with the training
         budget on one 2-core CPU, a forward pass 1.24x on another with a quarter of its L2
-        cache; benchmarks/README.md, "Evaluation speed"), and a chunk holds at least two sequences:
-        PyTorch runs a batch of one through a much slower 3-D convolution. Training keeps its
-        budget, so a run retrained from the same seed gives the same weights as before.
+        cache; benchmarks/README.md, "Evaluation speed"). Training keeps its budget, so a run
+        retrained from the same seed gives the same weights as before.
         """
         n, _, s, h, w = x.shape
         if x.device.type != "cpu":
             return n
         widest = self.stem_f0.global_b3d.conv3x3x3.out_channels  # [n, c1, s, h, w] is MGFE's largest map
         per_sequence = widest * s * h * w * x.element_size()
-        if torch.is_grad_enabled():
-            return max(1, min(n, CPU_CHUNK_BYTES // per_sequence))
-        return max(min(n, 2), min(n, CPU_INFERENCE_CHUNK_BYTES // per_sequence))
+        budget = CPU_CHUNK_BYTES if torch.is_grad_enabled() else CPU_INFERENCE_CHUNK_BYTES
+        return max(1, min(n, budget // per_sequence))
 
     def forward(self, x, intermediates: dict | None = None):
         # x: [n, 1, s, h, w], s >= 3

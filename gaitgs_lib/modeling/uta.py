@@ -1,7 +1,7 @@
 """UTA, Unit Temporal Aggregation (docs/architecture.md §2): every 3 frames -> one unit."""
 from torch import nn
 
-from .memory_format import conv3d_memory_format
+from .memory_format import conv3d
 
 
 class UTA(nn.Module):
@@ -13,4 +13,4 @@ class UTA(nn.Module):
 
     def forward(self, x):
         # x: [n, c, s, h, w] -> [n, c, s // 3, h, w]
-        return self.conv(conv3d_memory_format(x))
+        return conv3d(x, self.conv.weight, stride=(3, 1, 1))
