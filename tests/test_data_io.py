@@ -2,6 +2,7 @@
 import io
 import os
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -100,6 +101,21 @@ def test_truncated_and_garbage_files(tmp_path):
         with pytest.raises(ValueError, match="not a readable pickle") as err:
             read_sequence(path)
         assert name in str(err.value)
+
+
+def test_a_pickle_from_a_newer_numpy_is_named(tmp_path, monkeypatch):
+    """numpy < 1.26 cannot import numpy._core, which numpy 2's pickles refer to: say so, not "corrupt"."""
+    path = write_sequence(tmp_path / "new.pkl", _seq(3, 8, 8))
+    if b"numpy._core.multiarray" not in path.read_bytes():
+        pytest.skip(f"numpy {np.__version__} writes numpy.core, not numpy._core")
+    monkeypatch.setitem(sys.modules, "numpy._core.multiarray", None)  # as if numpy._core did not exist
+    with pytest.raises(ValueError, match=r"written with numpy >= 2 .* install numpy 1.26 or newer") as err:
+        read_sequence(path)
+    assert str(path) in str(err.value)
+    other = tmp_path / "other.pkl"
+    other.write_bytes(b"cno_such_module_here\nthing\n.")  # a pickle of a global from a missing module
+    with pytest.raises(ValueError, match="not a readable pickle"):
+        read_sequence(other)
 
 
 def test_missing_file(tmp_path):

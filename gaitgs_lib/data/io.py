@@ -23,8 +23,8 @@ def read_sequence(path: str | os.PathLike) -> np.ndarray:
     """Load an OpenGait sequence file and return it as `uint8 [T, H, W]` (docs/data-and-evaluation.md).
 
     Raises `FileNotFoundError` when the file is missing and `ValueError` naming the file
-    when it is not a readable pickle, does not hold a numpy array, or the array is not
-    a non-empty `uint8 [T, H, W]` stack of frames.
+    when it is not a readable pickle (or one written by a numpy this one cannot read), does
+    not hold a numpy array, or the array is not a non-empty `uint8 [T, H, W]` stack of frames.
     """
     path = Path(path)
     if not path.is_file():
@@ -34,6 +34,13 @@ def read_sequence(path: str | os.PathLike) -> np.ndarray:
             obj = pickle.load(f)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
             ImportError, IndexError, KeyError, MemoryError, UnicodeDecodeError) as exc:
+        missing = getattr(exc, "name", None) or ""
+        if isinstance(exc, ModuleNotFoundError) and missing.startswith("numpy._core"):
+            # numpy 2 renamed numpy.core to numpy._core; numpy 1.25 and older have no such module
+            raise ValueError(
+                f"{path}: written with numpy >= 2 (the pickle refers to {missing}), which numpy "
+                f"{np.__version__} cannot read; install numpy 1.26 or newer (pip install 'numpy>=1.26,<3')"
+            ) from exc
         raise ValueError(
             f"{path}: not a readable pickle (truncated or corrupt?): {type(exc).__name__}: {exc}"
         ) from exc
