@@ -18,5 +18,5 @@ class InputConv(nn.Module):
 
     def forward(self, x):
         # x: [n, 1, s, h, w] -> [n, c0, s, h, w]
-        x = F.leaky_relu(conv3d(x, self.conv1.weight, padding=1), inplace=True)  # [n, c0, s, h, w]
-        return F.leaky_relu(conv3d(x, self.conv2.weight), inplace=True)
+        x = F.leaky_relu(conv3d(x, self.conv1.weight, padding=self.conv1.padding), inplace=True)  # [n, c0, s, h, w]
+        return F.leaky_relu(conv3d(x, self.conv2.weight, padding=self.conv2.padding), inplace=True)

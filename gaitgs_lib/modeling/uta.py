@@ -13,4 +13,4 @@ class UTA(nn.Module):
 
     def forward(self, x):
         # x: [n, c, s, h, w] -> [n, c, s // 3, h, w]
-        return conv3d(x, self.conv.weight, stride=(3, 1, 1))
+        return conv3d(x, self.conv.weight, stride=self.conv.stride, padding=self.conv.padding)
