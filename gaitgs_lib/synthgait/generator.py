@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from ..data.io import write_sequence
 from ..fileio import atomic_open
 from .preprocess import preprocess_walk
 from .render import FIELD_H, FIELD_W
+from .cues import CUE_VERSION, CUES, cue_subjects
 from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
 
 # 1.1: pinhole camera; 1.2: coats; 1.3: padded coats, more hoods (docs/synthgait-generator.md, "Versions")
@@ -59,6 +60,10 @@ SYNTHGAIT_PRESETS = {
     "b": SynthPreset("b", 124, cycles=(2.5, 4.0), frame_range=(60, 110), twin_pairs_train=6, twin_pairs_test=5),
     # the notebooks' quick dataset: 30 subjects (18 / 12), 1.3-1.8 cycles (~35-50 frames) per sequence
     "mini": SynthPreset("mini", 30, cycles=(1.3, 1.8), frame_range=(30, 52), twin_pairs_train=2, twin_pairs_test=2),
+    # the cue data sets (synthgait.cues, `--cue`): 40 subjects (24 / 16), NM only, three near-side
+    # views, ~4 strides per sequence so that stride-to-stride structure is seen (docs/synthgait-generator.md)
+    "cue": SynthPreset("cue", 40, cycles=(3.6, 4.4), frame_range=(90, 125), twin_pairs_train=0, twin_pairs_test=0,
+                       types=tuple(TYPES[:6]), views=("072", "090", "108")),
     # for tests: 4 subjects (2 / 2, one twin pair among the test subjects), ~half a cycle
     "test": SynthPreset("test", 4, cycles=(0.4, 0.5), frame_range=(8, 16), twin_pairs_train=0, twin_pairs_test=1),
 }
@@ -82,20 +87,24 @@ def twin_pairs(preset: SynthPreset, seed: int, n_subjects: int | None = None) ->
     return pairs
 
 
-def _subjects(preset: SynthPreset, seed: int, n: int):
+def _subjects(preset: SynthPreset, seed: int, n: int, cue: str | None = None, strength: float = 1.0):
+    """[(Subject, events or None)] of a data set: the realistic subjects, or those of a cue set."""
+    if cue is not None:
+        return cue_subjects(cue, seed, n, strength)
     twin_of = {b: a for a, b in twin_pairs(preset, seed, n)}
-    return [make_subject(seed, sid, twin_of.get(sid)) for sid in subject_ids(n)]
+    return [(make_subject(seed, sid, twin_of.get(sid)), None) for sid in subject_ids(n)]
 
 
 def _generate_subject(job) -> dict:
     """Worker: render, preprocess and write every sequence of one subject -> frame statistics."""
-    preset, seed, subject, out, raw_out = job
+    preset, seed, (subject, events), out, raw_out = job
     from PIL import Image
 
     stats = {}
     for type_ in preset.types:
         for view in preset.views:
-            r = render_walk(subject, type_, view, seed, cycles=preset.cycles, frame_range=preset.frame_range)
+            r = render_walk(subject, type_, view, seed, cycles=preset.cycles, frame_range=preset.frame_range,
+                            events=events)
             seq = preprocess_walk(r.frames)
             if seq.shape[0] == 0:
                 raise RuntimeError(f"SynthGait: {subject.sid}/{type_}/{view} lost every frame in preprocessing")
@@ -136,9 +145,12 @@ def _remove_stale_temporaries(folder: Path) -> None:
             pass
 
 
-def _identity(preset: str, seed: int, n: int) -> dict:
-    return {"generator": "synthgait", "version": GENERATOR_VERSION, "preset": preset, "seed": int(seed),
-            "n_subjects": int(n)}
+def _identity(preset: str, seed: int, n: int, cue: str | None = None, strength: float = 1.0) -> dict:
+    ident = {"generator": "synthgait", "version": GENERATOR_VERSION, "preset": preset, "seed": int(seed),
+             "n_subjects": int(n)}
+    if cue is not None:                                # realistic data sets keep the keys they always had
+        ident.update(cue=cue, cue_version=CUE_VERSION, cue_strength=float(strength))
+    return ident
 
 
 def _read_meta(out: Path) -> dict | None:
@@ -204,10 +216,14 @@ def _exclusive(out: Path, wait: bool = False):
         os.close(fd)
 
 
-def _check_arguments(preset: str, seed, subjects) -> int:
-    """The number of subjects, after checking preset, seed and subjects (ValueError naming the argument)."""
+def _check_arguments(preset: str, seed, subjects, cue=None, strength=1.0) -> int:
+    """The number of subjects, after checking preset, seed, subjects and cue (ValueError naming the argument)."""
     if preset not in SYNTHGAIT_PRESETS:
         raise ValueError(f"generate: unknown preset {preset!r}; choose one of {sorted(SYNTHGAIT_PRESETS)}")
+    if cue is not None and cue not in CUES:
+        raise ValueError(f"generate: unknown cue {cue!r} (--cue); choose one of {', '.join(CUES)}")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not strength > 0:
+        raise ValueError(f"generate: the cue strength (--cue-strength) must be a number > 0, got {strength!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"generate: the seed (--seed) must be an integer >= 0, got {seed!r}")
     n = SYNTHGAIT_PRESETS[preset].n_subjects if subjects is None else subjects
@@ -310,8 +326,10 @@ def _dataset_meta(ident: dict, spec: SynthPreset, seed: int, n: int, subs, stats
         "frames_kept_total": int(sum(kept_lengths)),
         "frames_kept_range": [int(min(kept_lengths)), int(max(kept_lengths))],
         "twins": twin_pairs(spec, seed, n),
-        "subjects": {s.sid: s.traits() for s in subs},
+        "subjects": {s.sid: s.traits() for s, _ in subs},
     })
+    if ident.get("cue") is not None:
+        meta["cue_events"] = {s.sid: asdict(e) for s, e in subs if e is not None}
     return meta
 
 
@@ -331,10 +349,14 @@ def _move_into_place(pairs, tag: str) -> None:
 
 def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini", seed: int = 0,
              overwrite: bool = False, raw_png: bool = False, subjects: int | None = None,
-             progress: bool = True, workers: int | None = None, wait: bool = False) -> Path:
+             progress: bool = True, workers: int | None = None, wait: bool = False,
+             cue: str | None = None, cue_strength: float = 1.0) -> Path:
     """Generate a SynthGait dataset (docs/synthgait-generator.md) in the OpenGait layout; returns its folder.
 
-    preset: "mini" (30 subjects), "b" (124, CASIA-B's size) or "test" (4, for unit tests);
+    preset: "mini" (30 subjects), "b" (124, CASIA-B's size), "cue" (40, the cue sets' size) or
+    "test" (4, for unit tests); cue: None for realistic subjects, or one of `cues.CUES`: identity
+    carried by that one temporal cue (docs/synthgait-generator.md, "Cue data sets"), scaled by
+    `cue_strength`;
     seed: an integer >= 0; subjects: a different number of subjects, >= 2 (split 74:50 like
     CASIA-B); raw_png: also write CASIA-B-style raw PNGs into `<out>-raw/` (for `pretreat`);
     workers: processes (default: up to 2, one per CPU; results do not depend on it);
@@ -342,13 +364,13 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
     Returns at once when `out` already holds this preset/seed/version/size. Replaces only a
     SynthGait dataset, and only with `overwrite=True`; refuses any other folder's content.
     """
-    n = _check_arguments(preset, seed, subjects)
+    n = _check_arguments(preset, seed, subjects, cue, cue_strength)
     spec = SYNTHGAIT_PRESETS[preset]
     out = Path(out)
     _check_target(out, raw_png)
     raw_dir = out.with_name(out.name + "-raw")
     with _exclusive(out, wait=wait):
-        ident = _identity(preset, seed, n)
+        ident = _identity(preset, seed, n, cue, cue_strength)
         meta = _read_meta(out) if out.is_dir() else None
         meta = meta if meta is not None and meta.get("generator") == "synthgait" else None
         complete = meta is not None and all(meta.get(k) == v for k, v in ident.items())
@@ -368,7 +390,7 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
                 if folder is not None:
                     shutil.rmtree(folder, ignore_errors=True)
                     folder.mkdir()
-            subs = _subjects(spec, seed, n)
+            subs = _subjects(spec, seed, n, cue, cue_strength)
             jobs = [(spec, seed, s, str(tmp), str(tmp_raw) if tmp_raw else None) for s in subs]
             from tqdm.auto import tqdm
 
@@ -390,22 +412,31 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
     return out
 
 
-def ensure_synthgait(preset: str = "mini", root: str | os.PathLike = "data", seed: int = 0,
-                     progress: bool = True) -> Path:
-    """The folder `<root>/synthgait-<preset>`, generated first when missing (for notebooks).
+def cue_folder_name(cue: str, preset: str = "cue") -> str:
+    """`synthgait-cue-<cue>` (the study's size), or `synthgait-<preset>-cue-<cue>` for another preset."""
+    return f"synthgait-cue-{cue}" if preset == "cue" else f"synthgait-{preset}-cue-{cue}"
 
-    A SynthGait dataset of the same preset and seed made by an older generator version is
-    replaced; anything else in the folder makes it refuse (see `generate`). When another
-    process is generating the same folder, waits for it (notebooks started together).
+
+def ensure_synthgait(preset: str = "mini", root: str | os.PathLike = "data", seed: int = 0,
+                     progress: bool = True, cue: str | None = None, cue_strength: float = 1.0) -> Path:
+    """The folder `<root>/synthgait-<preset>` (with a cue: `cue_folder_name`), generated first when missing.
+
+    A SynthGait dataset of the same preset and seed made by an older generator (or cue)
+    version, or with another cue strength, is replaced; anything else in the folder makes it
+    refuse (see `generate`). When another process is generating the same folder, waits for
+    it (notebooks started together).
     """
-    out = Path(root) / f"synthgait-{preset}"
+    out = Path(root) / (f"synthgait-{preset}" if cue is None else cue_folder_name(cue, preset))
     meta = _read_meta(out)
-    if meta is not None and meta.get("preset") == preset and meta.get("seed") == seed:
-        if meta.get("version") == GENERATOR_VERSION:
+    kwargs = dict(seed=seed, progress=progress, wait=True, cue=cue, cue_strength=cue_strength)
+    if meta is not None and meta.get("preset") == preset and meta.get("seed") == seed and meta.get("cue") == cue:
+        if meta.get("version") == GENERATOR_VERSION and meta.get("cue_version") == _identity(
+                preset, seed, 2, cue).get("cue_version") and meta.get("cue_strength", 1.0) == float(cue_strength):
             return out
-        print(f"{out} was made by SynthGait {meta.get('version')}; regenerating with {GENERATOR_VERSION}")
-        return generate(preset, out, seed=seed, progress=progress, overwrite=True, wait=True)
-    return generate(preset, out, seed=seed, progress=progress, wait=True)
+        print(f"{out} was made by SynthGait {meta.get('version')} (cue {meta.get('cue_version')}, strength "
+              f"{meta.get('cue_strength')}); regenerating with {GENERATOR_VERSION}")
+        return generate(preset, out, overwrite=True, **kwargs)
+    return generate(preset, out, **kwargs)
 
 
 def load_meta(root: str | os.PathLike) -> dict:

@@ -213,7 +213,8 @@ def phases(gait: Gait, n_frames: int, fps: float = 25.0, start_phase: float = 0.
     return start_phase + np.concatenate([[0.0], np.cumsum(f[:-1]) / fps])
 
 
-def pose(body: Body, gait: Gait, phase: np.ndarray, carry: Carry = Carry()) -> dict:
+def pose(body: Body, gait: Gait, phase: np.ndarray, carry: Carry = Carry(),
+         angle_offsets: np.ndarray | None = None) -> dict:
     """Pose the skeleton along a phase track [T] -> joints [T, 22, 3] plus segment frames.
 
     Returns {"joints": [T, J, 3], "pelvis_R": [T, 3, 3], "thorax_R": [T, 3, 3],
@@ -223,6 +224,8 @@ def pose(body: Body, gait: Gait, phase: np.ndarray, carry: Carry = Carry()) -> d
     T = len(phase)
     ph = np.stack([phase, phase + gait.right_phase], axis=1)               # [T, 2]
     ang = np.stack([fourier(gait.coeffs[s], ph[:, s]) for s in range(2)], axis=1)  # [T, 2, 9]
+    if angle_offsets is not None:                      # brief events on top of the curves (synthgait.cues)
+        ang = ang + angle_offsets
     rad = np.deg2rad(ang)
     joints = np.zeros((T, len(JOINTS), 3))
     # pelvis frame: rotation (yaw) and obliquity (roll) from the left-leg cycle

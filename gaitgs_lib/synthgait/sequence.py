@@ -221,8 +221,14 @@ def sequence_length(rng: np.random.Generator, gait: Gait, cycles: tuple) -> int:
 
 
 def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5, 4.0),
-                frame_range=(60, 110), noise: bool = True, n_frames: int | None = None) -> Rendered:
-    """Render one sequence `subject/type_/view` (docs/synthgait-generator.md) -> raw 0/255 frames in a person window."""
+                frame_range=(60, 110), noise: bool = True, n_frames: int | None = None,
+                events=None) -> Rendered:
+    """Render one sequence `subject/type_/view` (docs/synthgait-generator.md) -> raw 0/255 frames in a person window.
+
+    `events(phase, rng)`, when given, returns joint-angle offsets [T, 2, 9] (degrees) added to the
+    gait curves at each frame: the brief or stride-to-stride events of the cue data sets
+    (`synthgait.cues`); `rng` is this sequence's generator, drawn from after everything else.
+    """
     if type_ not in TYPES:
         raise ValueError(f"render_walk: type must be one of {TYPES}, got {type_!r}")
     rng = _rng(seed, int(subject.sid), TYPES.index(type_) + 10, int(view))
@@ -241,7 +247,7 @@ def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5,
     if coat is not None:
         carry = wear.carry(coat)
     ph = phases(gait, T, FPS, start, rng=rng)
-    posed = pose(subject.body, gait, ph, carry)
+    posed = pose(subject.body, gait, ph, carry, None if events is None else events(ph, rng))
     parts = body_parts(subject.body, posed, coat, subject.outfit)
     if coat is not None:
         parts += coat_parts(subject.body, posed, coat, wear, subject.outfit)
