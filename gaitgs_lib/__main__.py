@@ -14,6 +14,7 @@ COMMANDS = {
     "train": ("gaitgs_lib.training", "main", "train GaitGS (CPU, one GPU, or torchrun)"),
     "evaluate": ("gaitgs_lib.evaluation", "main", "evaluate a checkpoint with a protocol"),
     "assignments": ("gaitgs_lib.course.cli", "main", "build/check the otter-grader assignments"),
+    "cue-study": ("gaitgs_lib.study", "main", "the controlled-cue ablation study (docs/cue-study.md)"),
 }
 
 

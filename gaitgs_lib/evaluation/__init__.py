@@ -30,7 +30,7 @@ from .protocols import (
     run_protocol,
     twins_protocol,
 )
-from .results import format_casia_b_table, format_result, format_retrieval, format_table, save_result_json
+from .results import format_casia_b_table, format_result, format_retrieval, format_table, save_result_json, summarise_cells
 
 __all__ = [
     "CASIA_B_VIEWS", "OU_MVLP_VIEWS", "view_key", "METRICS", "part_distance", "per_part_distance",
@@ -39,4 +39,5 @@ __all__ = [
     "OU_MVLP_PROBES", "PROTOCOLS", "NonFiniteEmbeddingsError", "casia_b_protocol", "check_embeddings",
     "cross_view_protocol", "ou_mvlp_protocol", "retrieval_protocol", "run_protocol", "twins_protocol",
     "format_casia_b_table", "format_result", "format_retrieval", "format_table", "save_result_json",
+    "summarise_cells",
 ]

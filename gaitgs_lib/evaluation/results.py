@@ -85,3 +85,39 @@ def save_result_json(result: dict, path) -> Path:
     with atomic_open(path, "w") as f:
         json.dump(_jsonable(result), f, indent=2)
     return path
+
+
+def summarise_cells(records, baseline: str = "full", min_drop: float = 5.0) -> dict:
+    """Mean and spread over seeds of each (cue, variant) of a study, and its difference from `baseline`.
+
+    records: dicts with `cue`, `variant`, `seed`, `rank1` (%) and optionally `chance` (%).
+    Returns {(cue, variant): {"n", "mean", "sd", "se", "seeds", "delta", "delta_se", "verdict"}}:
+    `delta` = mean - the baseline's mean on that cue, `delta_se` its standard error
+    (sqrt(sd_v^2 / n_v + sd_b^2 / n_b)); `verdict` is "drop" / "gain" when |delta| >= `min_drop`
+    points and >= 2 `delta_se`, else "same" ("-" for the baseline itself or a single seed);
+    `above_chance` says whether mean - 2 se lies more than `min_drop` points above chance
+    (docs/cue-study.md, "What counts as a difference").
+    """
+    cells: dict = {}
+    for r in records:
+        cells.setdefault((r["cue"], r["variant"]), []).append(r)
+    out = {}
+    for key, rs in cells.items():
+        x = np.array([float(r["rank1"]) for r in rs])
+        sd = float(x.std(ddof=1)) if len(x) > 1 else float("nan")
+        chance = float(rs[0].get("chance", 0.0))
+        se = sd / math.sqrt(len(x)) if len(x) > 1 else float("nan")
+        out[key] = {"n": len(x), "mean": float(x.mean()), "sd": sd, "se": se,
+                    "seeds": sorted(int(r["seed"]) for r in rs), "chance": chance,
+                    "above_chance": bool(len(x) > 1 and x.mean() - 2 * se > chance + min_drop)}
+    for (cue, variant), s in out.items():
+        base = out.get((cue, baseline))
+        s["delta"], s["delta_se"], s["verdict"] = float("nan"), float("nan"), "-"
+        if base is None or variant == baseline:
+            continue
+        s["delta"] = s["mean"] - base["mean"]
+        if s["n"] > 1 and base["n"] > 1:
+            s["delta_se"] = math.sqrt(s["sd"] ** 2 / s["n"] + base["sd"] ** 2 / base["n"])
+            big = abs(s["delta"]) >= min_drop and abs(s["delta"]) >= 2 * s["delta_se"]
+            s["verdict"] = ("drop" if s["delta"] < 0 else "gain") if big else "same"
+    return out

@@ -29,6 +29,6 @@ Modules:
   parameter bars, the span explorer's timelines (notebooks 02, 03, 04, 07).
 - `gaitgs_lib.viz.results`: training and results: loss curves, triplet geometry, pair
   distances, retrieval examples, rank-1 heatmaps per view, CMC curves, embedding
-  projections, ablation bars (notebooks 00, 05, 06, 08).
+  projections, ablation bars, the cue study's matrix (notebooks 00, 05, 06, 08).
 - `gaitgs_lib.viz.contact_sheet`: SynthGait's contact sheet (the `contact-sheet` command).
 """

@@ -616,3 +616,52 @@ def show_retrieval(probe, gallery, correct: Sequence[bool], probe_title: str, ga
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_cue_matrix(records, cues: Sequence[str] | None = None, variants: Sequence[str] | None = None,
+                    baseline: str = "full", ax=None, title: str = "rank-1 by cue and variant"):
+    """The cue study's matrix (docs/cue-study.md): one row per cue, one column per variant.
+
+    Each cell shows the mean rank-1 over seeds, ± its spread (standard deviation) and, for a
+    variant, its difference from `baseline` on that cue; the colour is that difference
+    (the baseline column is grey). A cell whose difference is a "drop" or a "gain" by
+    `evaluation.summarise_cells`'s rule is framed. records: dicts with cue, variant, seed, rank1.
+    """
+    import seaborn as sns
+
+    from ..evaluation import summarise_cells
+
+    summary = summarise_cells(records, baseline=baseline)
+    cues = list(cues or dict.fromkeys(c for c, _ in summary))
+    variants = list(variants or dict.fromkeys(v for _, v in summary))
+    delta = np.full((len(cues), len(variants)), np.nan)
+    text = np.full((len(cues), len(variants)), "", dtype=object)
+    for i, c in enumerate(cues):
+        for j, v in enumerate(variants):
+            s = summary.get((c, v))
+            if s is None:
+                text[i, j] = "not run"
+                continue
+            spread = "" if math.isnan(s["sd"]) else f" ± {s['sd']:.1f}"
+            line = f"{s['mean']:.1f}{spread}\n(n={s['n']})"
+            if v != baseline and not math.isnan(s["delta"]):
+                delta[i, j] = s["delta"]
+                line = f"{s['mean']:.1f}{spread}\nΔ {s['delta']:+.1f}"
+            text[i, j] = line
+    ax = _new_ax(ax, figsize=(1.9 * len(variants) + 1.5, 1.0 * len(cues) + 1.6))
+    lim = max(10.0, float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 10.0)
+    sns.heatmap(delta, ax=ax, cmap="RdBu", vmin=-lim, vmax=lim, annot=text, fmt="", annot_kws={"fontsize": 8},
+                xticklabels=variants, yticklabels=cues, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": f"Δ rank-1 vs {baseline} (points)"})
+    ax.set_facecolor("0.85")                                     # the baseline column (no difference to show)
+    for i, c in enumerate(cues):
+        for j, v in enumerate(variants):
+            s = summary.get((c, v))
+            if s is not None and s["verdict"] in ("drop", "gain"):
+                ax.add_patch(plt.Rectangle((j + 0.04, i + 0.04), 0.92, 0.92, fill=False, lw=2, ec="black"))
+    ax.set_xlabel("variant (block switched off)")
+    ax.set_ylabel("cue carrying identity")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=0)
+    ax.tick_params(axis="y", rotation=0)
+    return ax.figure
