@@ -1,6 +1,7 @@
 """The otter-grader assignments: every master builds, its solutions pass the generated tests
 (hidden ones included), a submission answering only the first question gets exactly that
-question's marks, and the unfilled student version gets zero (STYLE habit 9)."""
+question's marks, and the unfilled student version gets zero. The student versions and the
+autograders are generated from the masters, never edited by hand (docs/instructors.md)."""
 import json
 import zipfile
 from pathlib import Path

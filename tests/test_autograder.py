@@ -1,4 +1,4 @@
-"""The autograder zips grade where courses grade (issue 12): a zip made by
+"""The autograder zips grade where courses grade: a zip made by
 `python -m gaitgs_lib assignments build` carries everything its tests import.
 
 One real run, as Gradescope or `otter grade` would do it but without a container: build the

@@ -1,5 +1,5 @@
-"""Smoke tests of the training benchmarks on a tiny budget, so that neither can rot again
-(issue 11: `python benchmarks/train_tiny_cpu.py` failed on a clean clone)."""
+"""Smoke tests of the training benchmarks on a tiny budget, so that neither can rot: each runs
+on a clean clone (`python benchmarks/train_tiny_cpu.py` once did not)."""
 import json
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""Training under faults and bad input (issue 10), as a user meets them: the `train` command.
+"""Training under faults and bad input, as a user meets them: the `train` command (docs/guarantees.md).
 
 The kill/resume and NaN cases run `python -m gaitgs_lib train` as subprocesses on SynthGait's
 `test` preset; the one-line messages are checked through `main(argv)` in this process (an

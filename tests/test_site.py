@@ -1,4 +1,4 @@
-"""The course site as a reader meets it (issue 12): `scripts/build_site.py` (what
+"""The course site as a reader meets it: `scripts/build_site.py` (what
 `bash run.sh site` runs) builds it from the committed notebooks, a local HTTP server serves
 it, headless Chromium opens the home page and a notebook page, every figure loads, and no
 internal link of any page reachable from the home page is broken. Screenshots are saved in
