@@ -37,8 +37,8 @@ class NotebookSetup:
     def data(self) -> Path:
         """The dataset folder every notebook reads (`GAITGS_DATA`; SynthGait by default).
 
-        SynthGait is generated under `data/` on first use (a minute or two for
-        `synthgait-mini`, several for `synthgait-b`) and read afterwards. The path is
+        SynthGait is generated under `data/` on first use (how long: README.md, "What set-up
+        costs"; benchmarks/README.md, "Generation time") and read afterwards. The path is
         relative to the notebook's folder when it can be, so outputs show no machine paths.
         """
         choice = self.data_choice
