@@ -177,6 +177,7 @@ def test_cli_build_then_check_and_rebuild_replaces(tmp_path, capsys, monkeypatch
     assert len(list(first.autograder_zip.parent.glob("*.zip"))) == 1, "a rebuild replaces the old output"
 
 
+@pytest.mark.slow
 def test_grading_with_otter_run_in_a_kernel(tmp_path):
     """The engine instructors use: `otter run` in a fresh kernel (slow, so one tiny submission)."""
     b = A.build_assignment(_write_tiny_master(tmp_path / "masters"), tmp_path / "dist")

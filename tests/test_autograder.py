@@ -19,10 +19,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gaitgs_lib.course import BuiltAssignment, partial_submission
 from gaitgs_lib.course.autograder import SETUP_CHECK_MARK, WHEEL_DIR
+
+pytestmark = pytest.mark.slow  # builds an autograder zip and installs it into a fresh virtual environment
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_uta"  # the shortest to grade; every assignment's zip is packaged the same way

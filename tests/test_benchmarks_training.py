@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
+
+pytestmark = pytest.mark.slow  # smoke tests of the training benchmarks: real training runs
 
 REPO = Path(__file__).resolve().parents[1]
 

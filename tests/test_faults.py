@@ -23,6 +23,8 @@ from gaitgs_lib.data.validate import validate_files, validate_split
 from gaitgs_lib.training import main
 from gaitgs_lib.training.metrics import read_metrics
 
+pytestmark = pytest.mark.slow  # the `train` command under kills, signals and bad input: real runs, subprocesses
+
 REPO = Path(__file__).resolve().parents[1]
 STEPS = 12
 COMMON = ["--p", "2", "--k", "2", "--frames", "8", "--log-every", "1", "--ckpt-every", "4", "--no-progress"]

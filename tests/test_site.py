@@ -15,6 +15,8 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds the course site from every notebook
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_PAGE = "notebooks/02_granularity_mgfe.html"  # B3D and STEM: many figures
 
@@ -108,6 +110,7 @@ def _images(browser) -> list:
         "return Array.from(document.images).map(i => [i.currentSrc.slice(0, 80), i.complete, i.naturalWidth]);")
 
 
+@pytest.mark.browser
 def test_a_reader_opens_the_home_page_and_a_notebook(site, server, browser, tmp_path):
     browser.get(server + "index.html")
     assert "GaitGS" in browser.title

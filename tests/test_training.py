@@ -78,6 +78,7 @@ def test_paper_preset_is_the_authors_recipe():
         get_train_config("tiny", ablations=("no-legs",))
 
 
+@pytest.mark.slow
 def test_crash_saves_and_resume_equals_a_straight_run(fake_root, tmp_path):
     straight = train("tiny", fake_root, tmp_path / "a", steps=5, **FAST)
     # an error at iteration 3 (here in the callback): the finished iteration 3 is saved first
@@ -101,6 +102,7 @@ def test_crash_saves_and_resume_equals_a_straight_run(fake_root, tmp_path):
     assert_same_state(a["model"], weights(resumed.checkpoint)["model"])
 
 
+@pytest.mark.slow
 def test_metrics_records_resume_exactly_between_log_steps(fake_root, tmp_path):
     """A checkpoint between two records carries the running means: the next record is the same."""
     opts = {**FAST, "log_every": 3, "ckpt_every": 100}
@@ -211,6 +213,7 @@ def test_nan_stops_without_writing_anything_non_finite(fake_root, tmp_path):
     assert [json.loads(line)["iteration"] for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()] == [1]
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
     """100 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
     on six fixed P x K batches of its train split (eval mode, so dropout is off).
