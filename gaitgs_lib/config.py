@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["GaitGSConfig", "MODEL_PRESETS", "get_config", "preset_names"]
+__all__ = ["GaitGSConfig", "MODEL_PRESETS", "get_config"]
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,6 @@ MODEL_PRESETS: dict[str, GaitGSConfig] = {
         embed_dim=32, input_hw=(32, 22), name="authors-small",
     ),
 }
-
-
-def preset_names() -> list[str]:
-    """Names of the presets, in definition order."""
-    return list(MODEL_PRESETS)
 
 
 def get_config(name: str = "paper", **overrides) -> GaitGSConfig:

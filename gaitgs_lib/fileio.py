@@ -1,4 +1,18 @@
-"""Atomic file writes: a reader (or a crash) never sees half a checkpoint, result or sequence."""
+"""The files gaitgs writes and reads back: atomic writes (a reader, or a crash, never sees half a
+checkpoint, result or sequence), one-line errors for a file `torch.load` cannot read, and our
+checkpoint format, defined once here for both the trainer that writes it (`training.checkpoints`)
+and the loader that reads it (`modeling.checkpoint`).
+
+Our checkpoint (docs/design.md, "Contracts") is a dict of tensors, numbers and plain
+containers saved with `torch.save` and read with `weights_only=True`:
+
+- what every one holds: `model` (GaitGS's state dict) and `config` (`GaitGSConfig.to_dict()`),
+  the two keys that tell ours from the authors' OpenGait files (which have no config); the
+  trainer adds `format` (`CHECKPOINT_FORMAT`), `preset`, `iteration`, `train_config`, `view_names`;
+- what a training checkpoint adds so that `--resume` continues bit for bit (`RESUME_KEYS`
+  and more: `scaler`, `world_size`, `data_identity`, `metrics_window`);
+- a shipped checkpoint (`shipped_checkpoint`) keeps `model` as fp32 and `SHIPPED_KEYS`, nothing else.
+"""
 import os
 import pickle
 import re
@@ -31,6 +45,45 @@ def atomic_open(path, mode: str = "wb"):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+CHECKPOINT_FORMAT = "gaitgs-train-v1"
+SHIPPED_KEYS = ("format", "config", "preset", "iteration", "train_config", "view_names")  # + "model"
+RESUME_KEYS = ("optimizer", "scheduler", "sampler", "rng", "train_config")  # what --resume cannot do without
+
+
+def is_gaitgs_checkpoint(ckpt) -> bool:
+    """True for our checkpoints: a dict with the weights (`model`) and the config they fit (`config`)."""
+    return isinstance(ckpt, dict) and "config" in ckpt and "model" in ckpt
+
+
+def missing_resume_state(ckpt: dict) -> list[str]:
+    """The `RESUME_KEYS` a checkpoint lacks (all but `train_config` for a shipped one)."""
+    return [k for k in RESUME_KEYS if k not in ckpt]
+
+
+def write_checkpoint(ckpt: dict, path) -> Path:
+    """`torch.save(ckpt)` to `path` atomically (the folders above it are created); returns `path`."""
+    path = Path(path)
+    with atomic_open(path, "wb") as f:
+        torch.save(ckpt, f)
+    return path
+
+
+def shipped_checkpoint(ckpt: dict) -> dict:
+    """A training checkpoint -> what ships: the weights as fp32 and `SHIPPED_KEYS`; no optimiser,
+    scheduler, sampler or RNG state."""
+    keep = {k: ckpt[k] for k in SHIPPED_KEYS if k in ckpt}
+    keep["model"] = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    return keep
+
+
+def read_checkpoint(path, what: str = "checkpoint") -> dict:
+    """`read_torch_file`, and the file must hold a dict (ours or OpenGait's); one-line ValueError otherwise."""
+    ckpt = read_torch_file(path, what)
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint (a dict with the weights)")
+    return ckpt
 
 
 def read_torch_file(path, what: str = "checkpoint"):

@@ -11,7 +11,8 @@ import torch
 from gaitgs_lib.runtime import DATA_ENV, DataChoice, data_choice, default_device, quick_mode
 
 
-QUICK_CHECKPOINT = "tiny-synthgait-mini.pt"
+QUICK_CHECKPOINT = "tiny-synthgait-mini.pt"  # quick mode: `tiny` trained on synthgait-mini
+FULL_CHECKPOINT = "small-32-synthgait-b.pt"  # full mode: `small-32` trained on synthgait-b (data/README.md)
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class NotebookSetup:
     def data(self) -> Path:
         """The dataset folder every notebook reads (`GAITGS_DATA`; SynthGait by default).
 
-        SynthGait is generated under `data/` on first use (a minute or two for
-        `synthgait-mini`, several for `synthgait-b`) and read afterwards. The path is
+        SynthGait is generated under `data/` on first use (how long: README.md, "What set-up
+        costs"; benchmarks/README.md, "Generation time") and read afterwards. The path is
         relative to the notebook's folder when it can be, so outputs show no machine paths.
         """
         choice = self.data_choice
@@ -53,15 +54,14 @@ class NotebookSetup:
     def checkpoint(self) -> Path:
         """The shipped checkpoint the notebooks load for this mode (relative path).
 
-        Quick mode: `tiny` trained on `synthgait-mini` (`data/checkpoints/tiny-synthgait-mini.pt`).
-        Full mode: the best model trained on `synthgait-b` that ships in `data/checkpoints/`
-        (`*-synthgait-b.pt`, largest file first: the larger preset), else the quick one.
+        Quick mode: `data/checkpoints/` + `QUICK_CHECKPOINT` (`tiny` trained on `synthgait-mini`).
+        Full mode: `FULL_CHECKPOINT` (`small-32` trained on `synthgait-b`) when that file is
+        there, else the quick one. Both are named here, not searched for: shipping another
+        checkpoint never changes which one the notebooks load.
         """
         folder = self.path("data", "checkpoints")
-        if not self.quick:
-            trained_on_b = sorted(folder.glob("*-synthgait-b.pt"), key=lambda p: (-p.stat().st_size, p.name))
-            if trained_on_b:
-                return Path(_relative(trained_on_b[0]))
+        if not self.quick and (folder / FULL_CHECKPOINT).is_file():
+            return Path(_relative(folder / FULL_CHECKPOINT))
         return Path(_relative(folder / QUICK_CHECKPOINT))
 
 

@@ -121,10 +121,20 @@ def synthgait_test_root(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------------------
-# Tests marked `@pytest.mark.cuda` need a CUDA GPU (benchmarks/device_check.sh runs them
-# on one); elsewhere they are skipped with the reason.
+# Markers (declared in pyproject.toml; `--strict-markers` refuses any other):
+# - `slow`: end to end or seconds long; the inner loop `pytest -m "not slow"` leaves them out.
+# - `browser`: drives headless Chromium. A test that uses the `browser` fixture is a browser
+#   test even if nobody marked it, and every browser test is slow, so that one expression,
+#   `-m "not slow"`, keeps both out of the inner loop.
+# - `cuda`: needs a CUDA GPU (benchmarks/device_check.sh runs them on one); elsewhere they
+#   are skipped with the reason.
 # --------------------------------------------------------------------------------------
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False here "

@@ -1,6 +1,7 @@
 """The otter-grader assignments: every master builds, its solutions pass the generated tests
 (hidden ones included), a submission answering only the first question gets exactly that
-question's marks, and the unfilled student version gets zero (STYLE habit 9)."""
+question's marks, and the unfilled student version gets zero. The student versions and the
+autograders are generated from the masters, never edited by hand (docs/instructors.md)."""
 import json
 import zipfile
 from pathlib import Path
@@ -176,6 +177,7 @@ def test_cli_build_then_check_and_rebuild_replaces(tmp_path, capsys, monkeypatch
     assert len(list(first.autograder_zip.parent.glob("*.zip"))) == 1, "a rebuild replaces the old output"
 
 
+@pytest.mark.slow
 def test_grading_with_otter_run_in_a_kernel(tmp_path):
     """The engine instructors use: `otter run` in a fresh kernel (slow, so one tiny submission)."""
     b = A.build_assignment(_write_tiny_master(tmp_path / "masters"), tmp_path / "dist")

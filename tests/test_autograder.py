@@ -1,4 +1,4 @@
-"""The autograder zips grade where courses grade (issue 12): a zip made by
+"""The autograder zips grade where courses grade: a zip made by
 `python -m gaitgs_lib assignments build` carries everything its tests import.
 
 One real run, as Gradescope or `otter grade` would do it but without a container: build the
@@ -19,10 +19,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gaitgs_lib.course import BuiltAssignment, partial_submission
 from gaitgs_lib.course.autograder import SETUP_CHECK_MARK, WHEEL_DIR
+
+pytestmark = pytest.mark.slow  # builds an autograder zip and installs it into a fresh virtual environment
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_uta"  # the shortest to grade; every assignment's zip is packaged the same way

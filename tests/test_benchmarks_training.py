@@ -1,12 +1,15 @@
-"""Smoke tests of the training benchmarks on a tiny budget, so that neither can rot again
-(issue 11: `python benchmarks/train_tiny_cpu.py` failed on a clean clone)."""
+"""Smoke tests of the training benchmarks on a tiny budget, so that neither can rot: each runs
+on a clean clone (`python benchmarks/train_tiny_cpu.py` once did not)."""
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
+
+pytestmark = pytest.mark.slow  # smoke tests of the training benchmarks: real training runs
 
 REPO = Path(__file__).resolve().parents[1]
 

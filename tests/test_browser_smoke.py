@@ -2,6 +2,9 @@
 
 When this fails, the notebook-widget and course-site tests fail for the same reason: look here first.
 """
+import pytest
+
+pytestmark = pytest.mark.browser  # headless Chromium (browser tests are slow too: tests/conftest.py)
 
 
 def test_browser_opens_a_page(browser, tmp_path):

@@ -13,6 +13,8 @@ import torch.multiprocessing as mp
 
 from gaitgs_lib.data.samplers import PKBatchSampler
 
+pytestmark = pytest.mark.slow  # DistributedDataParallel: processes, a process group, torchrun
+
 REPO = Path(__file__).resolve().parents[1]
 
 

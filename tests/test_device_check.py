@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs every stage of the device check end to end
+
 REPO = Path(__file__).resolve().parents[1]
 
 

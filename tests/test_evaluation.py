@@ -236,6 +236,7 @@ def tiny_checkpoint(tmp_path_factory):
     return root, path
 
 
+@pytest.mark.slow
 def test_extract_embeddings_batched_equals_one_at_a_time(tiny_checkpoint):
     from gaitgs_lib.data.dataset import GaitDataset
     from gaitgs_lib.evaluation import extract_embeddings
@@ -311,6 +312,7 @@ def run_cli(argv, capsys):
     return status, out, err
 
 
+@pytest.mark.slow
 def test_evaluate_cli(tiny_checkpoint, tmp_path, capsys):
     root, path = tiny_checkpoint
     out = tmp_path / "result.json"
@@ -405,6 +407,7 @@ def test_evaluate_cli_authors_checkpoint(tiny_checkpoint, authors_fixture, tmp_p
     assert status == 0 and printed.splitlines()[1].split()[0] == "NM"
 
 
+@pytest.mark.slow
 def test_bench_evaluate_smoke(tiny_checkpoint):
     """CI keeps benchmarks/bench_evaluate.py from rotting: one run on the tiny fake dataset."""
     import subprocess

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.browser  # headless Chromium driving JupyterLab (slow too: tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "07_temporal_span_explorer.ipynb"
 MOVES = 5  # per slider

@@ -1,4 +1,4 @@
-"""Training under faults and bad input (issue 10), as a user meets them: the `train` command.
+"""Training under faults and bad input, as a user meets them: the `train` command (docs/guarantees.md).
 
 The kill/resume and NaN cases run `python -m gaitgs_lib train` as subprocesses on SynthGait's
 `test` preset; the one-line messages are checked through `main(argv)` in this process (an
@@ -22,6 +22,8 @@ from gaitgs_lib.data.io import write_sequence
 from gaitgs_lib.data.validate import validate_files, validate_split
 from gaitgs_lib.training import main
 from gaitgs_lib.training.metrics import read_metrics
+
+pytestmark = pytest.mark.slow  # the `train` command under kills, signals and bad input: real runs, subprocesses
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = 12

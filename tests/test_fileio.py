@@ -75,3 +75,28 @@ def test_read_torch_file_explains_bad_checkpoints_in_one_line(tmp_path):
     binary = tmp_path / "image.pt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     assert "not a PyTorch checkpoint (unknown format" in _message(binary)
+
+
+def test_our_checkpoint_format_is_defined_once_for_the_writer_and_the_reader(tmp_path):
+    import torch
+
+    from gaitgs_lib import fileio
+    from gaitgs_lib.training import checkpoints
+
+    assert checkpoints.CHECKPOINT_FORMAT == fileio.CHECKPOINT_FORMAT  # the trainer re-exports fileio's
+    ours = {"format": fileio.CHECKPOINT_FORMAT, "model": {"w": torch.ones(2, dtype=torch.float16),
+                                                           "n": torch.tensor(3)},
+            "config": {"name": "tiny"}, "preset": "tiny", "iteration": 7, "optimizer": {"state": {}},
+            "scheduler": {}, "sampler": {}, "rng": {}, "train_config": {}}
+    assert fileio.is_gaitgs_checkpoint(ours) and fileio.missing_resume_state(ours) == []
+    assert not fileio.is_gaitgs_checkpoint({"model": {}, "iteration": 0})  # the authors' OpenGait layout
+    assert not fileio.is_gaitgs_checkpoint([1, 2])
+    shipped = fileio.shipped_checkpoint(ours)
+    assert set(shipped) == {"format", "model", "config", "preset", "iteration", "train_config"}
+    assert shipped["model"]["w"].dtype == torch.float32 and shipped["model"]["n"].dtype == torch.int64
+    assert fileio.missing_resume_state(shipped) == ["optimizer", "scheduler", "sampler", "rng"]
+    path = fileio.write_checkpoint(shipped, tmp_path / "sub" / "ship.pt")
+    assert fileio.read_checkpoint(path)["iteration"] == 7
+    fileio.write_checkpoint([1, 2], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match=r"list.pt holds a list, not a checkpoint"):
+        fileio.read_checkpoint(tmp_path / "list.pt")

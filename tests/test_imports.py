@@ -1,5 +1,6 @@
 """The import graph of gaitgs_lib: every module imports, and no two modules import each other
-(directly or around a loop), counting imports hidden inside functions too (issue 11)."""
+(directly or around a loop), counting imports hidden inside functions too: the layer rule of
+docs/design.md ("Layers: who may import whom")."""
 import ast
 import importlib
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""GaitGSConfig presets, overrides and validation; parameter counts of the spec."""
+"""GaitGSConfig presets, overrides and validation; parameter counts of the paper presets."""
 import pytest
 
 from gaitgs_lib import GaitGS, MODEL_PRESETS, get_config

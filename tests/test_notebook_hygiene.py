@@ -1,4 +1,6 @@
-"""Committed notebooks are clean restart-and-run-all results: STYLE.md habits 1, 6 and 8."""
+"""Committed notebooks are clean restart-and-run-all results (execution counts 1, 2, 3, ..., no
+errors, warnings, absolute paths or saved widget state), each opens with a first cell that says
+what you learn, what it builds on and how long it runs, and ends with a recap before its questions."""
 import json
 import re
 from pathlib import Path
@@ -55,7 +57,7 @@ TIME_WORD = re.compile(r"\b(seconds?|minutes?|hours?)\b|\d+\s*s\b")
 
 
 def first_cell_problems(text: str) -> list[str]:
-    """What a first cell lacks of STYLE habit 1: what you learn, what it builds on, CPU and GPU run times."""
+    """What a first cell lacks: what you learn, what it builds on, CPU and GPU run times."""
     missing = []
     learn = LEARN.search(text)
     if not learn or not re.search(r"^\s*[-*] \S", text[learn.end():], re.MULTILINE):

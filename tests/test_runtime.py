@@ -58,7 +58,18 @@ def test_checkpoint_is_tiny_in_quick_mode_and_the_synthgait_b_model_in_full_mode
     assert setup_notebook(verbose=False).checkpoint().name == "tiny-synthgait-mini.pt"
     monkeypatch.setenv("GAITGS_QUICK", "0")
     assert setup_notebook(verbose=False).checkpoint().name == "tiny-synthgait-mini.pt"  # none trained on b yet
-    (tmp_path / "data/checkpoints/tiny-synthgait-b.pt").write_bytes(b"x")
-    (tmp_path / "data/checkpoints/small-synthgait-b.pt").write_bytes(b"xxxx")
+    (tmp_path / "data/checkpoints/paper-synthgait-b.pt").write_bytes(b"x" * 100)  # larger, but not the named one
+    assert setup_notebook(verbose=False).checkpoint().name == "tiny-synthgait-mini.pt"
+    (tmp_path / "data/checkpoints/small-32-synthgait-b.pt").write_bytes(b"x")
     chosen = setup_notebook(verbose=False).checkpoint()
-    assert chosen.name == "small-synthgait-b.pt" and not chosen.is_absolute()
+    assert chosen.name == "small-32-synthgait-b.pt" and not chosen.is_absolute()
+
+
+def test_the_checkpoints_the_notebooks_name_ship_with_the_repository():
+    from pathlib import Path
+
+    from gaitgs_lib.notebook import FULL_CHECKPOINT, QUICK_CHECKPOINT
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+    for name in (QUICK_CHECKPOINT, FULL_CHECKPOINT):
+        assert (folder / name).is_file(), f"setup.checkpoint() names {name}, which is not in data/checkpoints/"

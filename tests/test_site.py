@@ -1,4 +1,4 @@
-"""The course site as a reader meets it (issue 12): `scripts/build_site.py` (what
+"""The course site as a reader meets it: `scripts/build_site.py` (what
 `bash run.sh site` runs) builds it from the committed notebooks, a local HTTP server serves
 it, headless Chromium opens the home page and a notebook page, every figure loads, and no
 internal link of any page reachable from the home page is broken. Screenshots are saved in
@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+
+pytestmark = pytest.mark.slow  # builds the course site from every notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_PAGE = "notebooks/02_granularity_mgfe.html"  # B3D and STEM: many figures
@@ -108,6 +110,7 @@ def _images(browser) -> list:
         "return Array.from(document.images).map(i => [i.currentSrc.slice(0, 80), i.complete, i.naturalWidth]);")
 
 
+@pytest.mark.browser
 def test_a_reader_opens_the_home_page_and_a_notebook(site, server, browser, tmp_path):
     browser.get(server + "index.html")
     assert "GaitGS" in browser.title

@@ -77,6 +77,7 @@ def test_frames_uint8_64x64_and_lengths(dataset):
     assert lo <= r.frames.shape[0] <= hi
 
 
+@pytest.mark.slow
 def test_deterministic_and_independent_of_workers(dataset, tmp_path):
     again = generate("test", tmp_path / "again", seed=SEED, progress=False, workers=2)
     assert _digest(again) == _digest(dataset)
@@ -106,6 +107,7 @@ def test_same_dataset_is_not_regenerated(dataset, capsys):
     assert (dataset / "meta.json").stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_refuses_to_overwrite_other_data(dataset, tmp_path):
     with pytest.raises(FileExistsError, match="different SynthGait dataset"):
         generate("test", dataset, seed=SEED + 1, progress=False)
@@ -245,6 +247,7 @@ def test_skeleton_matches_rendered_frame():
     assert np.all((head > 0.9) & (head < 1.1))               # about one body height tall
 
 
+@pytest.mark.slow
 def test_raw_png_round_trip_through_pretreat(tmp_path):
     from PIL import Image
 
@@ -266,6 +269,7 @@ def test_raw_png_round_trip_through_pretreat(tmp_path):
     assert np.mean(diff) < 6.0
 
 
+@pytest.mark.slow
 def test_cli_and_contact_sheet(dataset, tmp_path, capsys):
     assert main(["--preset", "test", "--out", str(dataset), "--seed", str(SEED), "--no-progress"]) == 0
     assert "already complete" in capsys.readouterr().out
@@ -281,6 +285,7 @@ def test_cli_and_contact_sheet(dataset, tmp_path, capsys):
     assert err.startswith("error: ") and "no subject '999'" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_stale_temporary_of_a_killed_run_is_removed(tmp_path):
     stale = tmp_path / "sg.tmp-999999999"              # no such process
     (stale / "001").mkdir(parents=True)
@@ -301,6 +306,7 @@ def test_camera_view_drifts_across_the_field_and_approach_grows():
     np.testing.assert_allclose(front.view_deg, 0.0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_ensure_synthgait_upgrades_old_versions_only(tmp_path, capsys):
     from gaitgs_lib.synthgait import ensure_synthgait
 

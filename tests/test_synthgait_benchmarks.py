@@ -9,6 +9,8 @@ import torch
 
 from gaitgs_lib.synthgait import GENERATOR_VERSION, generate
 
+pytestmark = pytest.mark.slow  # smoke tests of the SynthGait studies: generation and training
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -88,6 +88,7 @@ def test_out_that_is_a_file_or_a_foreign_folder(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- subprocesses
+@pytest.mark.slow
 def test_read_only_output_folders_for_synth_and_pretreat(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -114,6 +115,7 @@ def _wait_for(pattern_dir: Path, pattern: str, proc, timeout=120.0):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_second_run_into_the_same_out_refuses_and_a_killed_holder_leaves_no_lock(tmp_path):
     out = tmp_path / "sg"
     # 40 subjects: long enough that the first run is still writing when the second one starts
@@ -134,6 +136,7 @@ def test_second_run_into_the_same_out_refuses_and_a_killed_holder_leaves_no_lock
     assert not (tmp_path / ".sg.lock").exists() and not out.exists()
 
 
+@pytest.mark.slow
 def test_lock_refuses_or_waits(tmp_path, capsys):
     out = tmp_path / "synthgait-test"
     with gen_mod._exclusive(out):
@@ -156,6 +159,7 @@ def test_lock_refuses_or_waits(tmp_path, capsys):
     assert (out / "meta.json").is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["synthgait-test"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_worker_pool_at_once(tmp_path):
     out = tmp_path / "sg"
     # 40 subjects (~10 s of work): the run must still be generating when Ctrl-C arrives; with the
@@ -180,6 +184,7 @@ def test_ctrl_c_stops_the_worker_pool_at_once(tmp_path):
 
 
 # ---------------------------------------------------------------- contact sheet: what each cell is
+@pytest.mark.slow
 def test_contact_sheet_cells(tmp_path, monkeypatch):
     from gaitgs_lib.viz import contact_sheet as cs
 

@@ -70,6 +70,7 @@ def test_drops_like_the_protocol():
         preprocess_walk(walk[0])
 
 
+@pytest.mark.slow
 def test_generator_output_of_this_version_never_changes_and_needs_no_opencv(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)               # `import cv2` fails: OpenCV is optional
     out = generate("test", tmp_path / "sg", seed=0, subjects=2, progress=False, workers=1)

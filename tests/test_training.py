@@ -78,6 +78,7 @@ def test_paper_preset_is_the_authors_recipe():
         get_train_config("tiny", ablations=("no-legs",))
 
 
+@pytest.mark.slow
 def test_crash_saves_and_resume_equals_a_straight_run(fake_root, tmp_path):
     straight = train("tiny", fake_root, tmp_path / "a", steps=5, **FAST)
     # an error at iteration 3 (here in the callback): the finished iteration 3 is saved first
@@ -101,6 +102,7 @@ def test_crash_saves_and_resume_equals_a_straight_run(fake_root, tmp_path):
     assert_same_state(a["model"], weights(resumed.checkpoint)["model"])
 
 
+@pytest.mark.slow
 def test_metrics_records_resume_exactly_between_log_steps(fake_root, tmp_path):
     """A checkpoint between two records carries the running means: the next record is the same."""
     opts = {**FAST, "log_every": 3, "ckpt_every": 100}
@@ -170,7 +172,7 @@ def test_refusals(fake_root, tmp_path):
 
 
 def test_resume_on_other_data_is_refused_unless_allowed(fake_root, tmp_path, make_fake_dataset):
-    """Issue 10: `--resume --data OTHER` trained on the other data and rewrote config.json silently."""
+    """`--resume --data OTHER` must not train on the other data and rewrite config.json silently."""
     other = make_fake_dataset(tmp_path / "other", subjects=7, train=5, seed=1)
     train("tiny", fake_root, tmp_path / "run", steps=2, **FAST)
     with pytest.raises(TrainingError, match=r"not the data .* trained on \(root .* train subjects 4 -> 5.*"
@@ -201,7 +203,7 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(fake_roo
 
 
 def test_nan_stops_without_writing_anything_non_finite(fake_root, tmp_path):
-    """Issue 10: `train --lr 1e6` wrote NaN checkpoints and bare NaN into metrics.jsonl, exit 0."""
+    """`train --lr 1e6` must not write NaN checkpoints or bare NaN into metrics.jsonl and exit 0."""
     with pytest.raises(NonFiniteError, match=r"diverged: the loss is nan at iteration 2 \(lr 1e\+06\).*"
                                              r"latest.pt \(iteration 1\) is the last finite checkpoint"):
         train("tiny", fake_root, tmp_path / "run", steps=6, **{**FAST, "lr": 1e6, "ckpt_every": 1})
@@ -211,8 +213,9 @@ def test_nan_stops_without_writing_anything_non_finite(fake_root, tmp_path):
     assert [json.loads(line)["iteration"] for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()] == [1]
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss(synthgait_test_root, tmp_path):
-    """Issue 11: 100 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
+    """100 iterations of `tiny` (seed 0) on SynthGait's `test` preset lower the loss
     on six fixed P x K batches of its train split (eval mode, so dropout is off).
 
     So short a run on 2 subjects is chaotic: its path depends on the CPU's float rounding and

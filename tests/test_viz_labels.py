@@ -72,8 +72,6 @@ CASES = {
     "plot_class_token_attention": lambda: vm.plot_class_token_attention(torch.rand(3, 8, 6), torch.rand(2, 3),
                                                                         labels=["h0", "h1"], signal=torch.rand(3)),
     "plot_parameter_bars": lambda: vm.plot_parameter_bars({"a": 1000, "b": 234}),
-    "plot_sequence_timeline": lambda: vm.plot_sequence_timeline(torch.rand(7, 8, 6), [[0, 1, 2], [3, 4, 5]],
-                                                                {3: {"frames": [0, 1], "padded": [-1]}}, t=0),
     "plot_span_distances": lambda: vm.plot_span_distances([3, 6], np.ones((2, 3)), ["a", "b", "c"], highlight=[1]),
     "plot_view_scores": lambda: vm.plot_view_scores(np.full(3, 1 / 3), ["000", "018", "036"], true_view="018"),
     # viz.results

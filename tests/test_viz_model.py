@@ -164,10 +164,7 @@ def test_plot_parameter_bars_total_in_title():
         vm.plot_parameter_bars({})
 
 
-def test_plot_sequence_timeline_and_span_distances():
-    fig = vm.plot_sequence_timeline(torch.rand(7, 8, 6), [[0, 1, 2], [3, 4, 5]],
-                                    {3: {"frames": [0, 1], "padded": [-1]}}, t=0)
-    _labelled(fig)
+def test_plot_span_distances():
     fig = vm.plot_span_distances([3, 6], np.ones((2, 3)), ["a", "b", "c"], highlight=[1])
     _labelled(fig)
     with pytest.raises(ValueError, match="must be"):

@@ -1,4 +1,4 @@
-"""Course tooling (STYLE habit 9): build student notebooks and autograders from the
+"""Course tooling (docs/instructors.md): build student notebooks and autograders from the
 otter-grader masters of an assignments folder, package the autograders so that they grade
 under `otter grade` (Docker) and on Gradescope unchanged, and check every assignment.
 

@@ -2,13 +2,12 @@
 
 Sequences are read lazily during training, so a corrupt `.pkl` would otherwise stop a run
 at whatever iteration first draws it. `validate_split(root, "train")` reads every file of
-the split once, in full, so that a file cut short anywhere is caught (0.1-0.4 s for
-synthgait-mini's 1,980 train sequences, 3.5-5.3 s for synthgait-b's 8,140, on a shared
-2-core machine), and checks what `GaitDataset` would refuse when it loads the file (a
-readable pickle of a non-empty uint8 `[T, H, W]` array of OpenGait's frame sizes, and,
-given a model input size, an exact k x k downscale to it), plus that every sequence has
-the frame size most of the split has (64x64 files mixed with 128x128 ones are a mistake
-even though each would load).
+the split once, in full, so that a file cut short anywhere is caught (without the model,
+so it costs little next to training; the report says how long it took), and checks what
+`GaitDataset` would refuse when it loads the file (a readable pickle of a non-empty uint8
+`[T, H, W]` array of OpenGait's frame sizes, and, given a model input size, an exact k x k
+downscale to it), plus that every sequence has the frame size most of the split has (64x64
+files mixed with 128x128 ones are a mistake even though each would load).
 
     report = validate_split("data/synthgait-mini", "train")
     report.ok, report.checked, report.problems      # [(path, what is wrong), ...]

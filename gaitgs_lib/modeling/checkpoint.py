@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..config import MODEL_PRESETS, GaitGSConfig, get_config
-from ..fileio import atomic_open, read_torch_file
+from ..fileio import is_gaitgs_checkpoint, read_checkpoint, read_torch_file, write_checkpoint
 from .gaitgs import GaitGS
 from .reference import ReferenceGaitGS
 
@@ -266,20 +266,12 @@ def save_opengait(model: nn.Module, path, iteration: int = 0, optimizer=None, sc
     fresh optimizer (as its `optimizer_reset` / `scheduler_reset` options do), whereas a
     None entry would make its resume fail.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = {"model": to_opengait_state_dict(model), "iteration": int(iteration)}
     if optimizer is not None:
         checkpoint["optimizer"] = to_opengait_optimizer_state(model, optimizer)
     if scheduler is not None:
         checkpoint["scheduler"] = scheduler.state_dict()
-    with atomic_open(path, "wb") as fh:
-        torch.save(checkpoint, fh)
-    return path
-
-
-def _is_gaitgs_checkpoint(ckpt) -> bool:
-    return isinstance(ckpt, dict) and "config" in ckpt and "model" in ckpt
+    return write_checkpoint(checkpoint, path)
 
 
 def _looks_like_opengait(ckpt) -> bool:
@@ -298,16 +290,14 @@ def load_trained_model(path, device=None, preset: str | None = None, fmt: str = 
     (FileNotFoundError for a missing file) that names the file and says what to do.
     """
     path = Path(path)
-    ckpt = read_torch_file(path, "checkpoint")
-    if not isinstance(ckpt, dict):
-        raise ValueError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint (a dict with the weights)")
+    ckpt = read_checkpoint(path)
     if fmt == "auto":
-        if not _is_gaitgs_checkpoint(ckpt) and not _looks_like_opengait(ckpt):
+        if not is_gaitgs_checkpoint(ckpt) and not _looks_like_opengait(ckpt):
             raise ValueError(f"{path} is neither a gaitgs checkpoint (no 'config' and 'model') nor an "
                              f"OpenGait one (no 'model' state dict); keys found: {sorted(map(str, ckpt))[:6]}")
-        fmt = "gaitgs" if _is_gaitgs_checkpoint(ckpt) else "opengait"
+        fmt = "gaitgs" if is_gaitgs_checkpoint(ckpt) else "opengait"
     if fmt == "gaitgs":
-        if not _is_gaitgs_checkpoint(ckpt):
+        if not is_gaitgs_checkpoint(ckpt):
             raise ValueError(f"{path} is not a gaitgs training checkpoint (no 'config'/'model'); "
                              f"for the authors' files use --format opengait --preset NAME")
         try:
@@ -326,7 +316,7 @@ def load_trained_model(path, device=None, preset: str | None = None, fmt: str = 
             raise ValueError(f"{path}: weights do not fit its own config {cfg.name!r} "
                              f"({' '.join(first[1:2] or first[:1]).strip()[:200]})") from err
     elif fmt == "opengait":
-        if _is_gaitgs_checkpoint(ckpt):
+        if is_gaitgs_checkpoint(ckpt):
             raise ValueError(f"{path} is a gaitgs checkpoint (it carries its config, preset "
                              f"{ckpt.get('preset', ckpt['config'].get('name'))!r}), not an OpenGait one: "
                              f"drop --format opengait (and --preset)")

@@ -1,8 +1,8 @@
 """Memory format (channels-last) of MGFE's 5-D feature maps (a speed detail, not part of the paper).
 
-On a CPU, oneDNN's 3-D convolutions (and above all their backward pass) run several times
-faster on channels-last (NDHWC) tensors than on NCDHW ones, so MGFE keeps its maps
-channels-last there. A channels-last `[n, c, s, h, w]` tensor is, in memory, a plain
+On a CPU, oneDNN's 3-D convolutions (and above all their backward pass) run faster on
+channels-last (NDHWC) tensors than on NCDHW ones (how much: benchmarks/README.md,
+"Channels-last and fusing on `tiny`"), so MGFE keeps its maps channels-last there. A channels-last `[n, c, s, h, w]` tensor is, in memory, a plain
 contiguous `[n, s, h, w, c]` array: `ndhwc(x)` is that array (a view, no copy), and the
 blocks after MGFE (horizontal pooling, PIEG's temporal max) reduce over it directly instead
 of first copying the map back to NCDHW. Values and shapes never depend on the layout.
@@ -19,9 +19,9 @@ def conv3d(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0) -> torch.
     `x` is first put in `conv3d_memory_format`. On a CPU, PyTorch sends a batch of ONE
     small float32 input (fewer than 20,480 values in `[n, c, s, h]`, as most convolutions
     of one `tiny` or `small-32` walker are) to its native 3-D convolution instead of
-    oneDNN's: about 10x slower per convolution here, and rounded differently. A float32
-    batch of one goes to oneDNN's convolution directly, which gives a sequence the same
-    convolution alone as in a batch (`tests/test_model_speed.py`).
+    oneDNN's: much slower per convolution (benchmarks/README.md, "One walker at a time"), and
+    rounded differently. A float32 batch of one goes to oneDNN's convolution directly, which
+    gives a sequence the same convolution alone as in a batch (`tests/test_model_speed.py`).
     """
     x = conv3d_memory_format(x)
     if (x.shape[0] == 1 and x.device.type == "cpu" and x.dtype == torch.float32

@@ -48,15 +48,13 @@ class MGFE(nn.Module):
 
         A speed detail, not part of the paper: every sequence goes through MGFE on its own
         (no operation mixes sequences), so running the batch in chunks computes the same
-        numbers. On a CPU it is faster (`small`: 1.4x per training step with the pooling
-        changes, benchmarks/README.md, "Model speed"), probably because small maps are
-        recycled by the memory allocator and stay in the cache, where every operation on a
-        map of hundreds of MB touches fresh memory pages.
+        numbers. On a CPU it is faster (how much: benchmarks/README.md, "Model speed"),
+        probably because small maps are recycled by the memory allocator and stay in the
+        cache, where every operation on a map of hundreds of MB touches fresh memory pages.
 
-        Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`
-        (`evaluate` of `tiny` on the SynthGait-B test split: 1.06x faster than with the training
-        budget on one 2-core CPU, a forward pass 1.24x on another with a quarter of its L2
-        cache; benchmarks/README.md, "Evaluation speed"). Training keeps its budget, so a run
+        Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`,
+        which evaluates faster than the training budget does (how much, on which CPUs:
+        benchmarks/README.md, "Evaluation speed"). Training keeps its budget, so a run
         retrained from the same seed gives the same weights as before.
         """
         n, _, s, h, w = x.shape

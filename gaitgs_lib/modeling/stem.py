@@ -1,20 +1,16 @@
 """STEM (docs/architecture.md §2): a global B3D plus a local B3D run on 8 horizontal strips."""
-import torch
 from einops import rearrange
 from torch import nn
 
 from .b3d import B3D
+from .memory_format import is_channels_last
 
 STRIPS = 8  # 2**3 horizontal strips of the local branch
 
 
-def _channels_last(x) -> bool:
-    return x.dim() == 5 and x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous()
-
-
 def fold_strips(x, k: int):
     """`[n, c, s, (k r), w]` -> `[(n k), c, s, r, w]`: strips into the batch axis, keeping x's memory layout."""
-    if _channels_last(x):  # one copy, result channels-last again
+    if is_channels_last(x):  # one copy, result channels-last again
         z = rearrange(x.permute(0, 2, 3, 4, 1), "n s (k r) w c -> (n k) s r w c", k=k)
         return z.permute(0, 4, 1, 2, 3)
     return rearrange(x, "n c s (k r) w -> (n k) c s r w", k=k)
@@ -22,7 +18,7 @@ def fold_strips(x, k: int):
 
 def unfold_strips(x, k: int):
     """Inverse of `fold_strips`: `[(n k), c, s, r, w]` -> `[n, c, s, (k r), w]`."""
-    if _channels_last(x):
+    if is_channels_last(x):
         z = rearrange(x.permute(0, 2, 3, 4, 1), "(n k) s r w c -> n s (k r) w c", k=k)
         return z.permute(0, 4, 1, 2, 3)
     return rearrange(x, "(n k) c s r w -> n c s (k r) w", k=k)

@@ -30,7 +30,7 @@ import numpy as np
 from .body import sample_body
 from .covariates import Outfit, sample_outfit
 from .motion import ANGLES, A, N_HARMONICS, Gait, population_coefficients
-from .sequence import Subject, _rng, make_subject
+from .sequence import Subject, make_subject, rng_for
 
 __all__ = ["CUES", "CUE_VERSION", "CueEvents", "cue_subjects", "shared_gait", "long_span_orders"]
 
@@ -63,7 +63,7 @@ def shared_gait() -> Gait:
 
 def _shared_appearance(seed: int):
     """The body, bags, coat and outfit every subject of a non-shape cue set shares."""
-    rng = _rng(seed, 0, _KEY_SHARED)
+    rng = rng_for(seed, 0, _KEY_SHARED)
     body = sample_body(rng)
     outfit = Outfit(top=0.01, trousers=0.01, flare=0.0, hair=0.01, hair_length=0.0, shoes=0.005,
                     top_length=0.0, skirt=0.0, skirt_flare=0.0, shorts=0.0, cap=0.0)
@@ -92,7 +92,7 @@ def long_span_orders(seed: int, n: int) -> list[tuple[int, ...]]:
     if n > math.factorial(len(LONG_SPAN_EVENTS) - 1):
         raise ValueError(f"long-span: at most {math.factorial(len(LONG_SPAN_EVENTS) - 1)} subjects "
                          f"(distinct orders of {len(LONG_SPAN_EVENTS)} movements), got {n}")
-    rng = _rng(seed, 0, _KEY_ORDERS)
+    rng = rng_for(seed, 0, _KEY_ORDERS)
     seen, out = set(), []
     while len(out) < n:
         rest = tuple(int(v) + 1 for v in rng.permutation(len(LONG_SPAN_EVENTS) - 1))
@@ -169,7 +169,7 @@ def cue_subjects(cue: str, seed: int, n: int, strength: float = 1.0) -> list[tup
     out = []
     for i in range(n):
         sid = f"{i + 1:03d}"
-        rng = _rng(seed, i + 1, _KEY_SUBJECT)
+        rng = rng_for(seed, i + 1, _KEY_SUBJECT)
         sub_body, sub_outfit, sub_gait, events = body, outfit, gait, None
         if cue == "shape":
             sub_body = _towards(body, sample_body(rng), strength)

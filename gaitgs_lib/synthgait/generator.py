@@ -30,7 +30,7 @@ from ..fileio import atomic_open
 from .preprocess import preprocess_walk
 from .render import FIELD_H, FIELD_W
 from .cues import CUE_VERSION, CUES, cue_subjects
-from .sequence import FPS, TYPES, VIEWS, _rng, make_subject, render_walk
+from .sequence import FPS, TYPES, VIEWS, make_subject, render_walk, rng_for
 
 # 1.1: pinhole camera; 1.2: coats; 1.3: padded coats, more hoods (docs/synthgait-generator.md, "Versions")
 GENERATOR_VERSION = "1.3"
@@ -77,7 +77,7 @@ def twin_pairs(preset: SynthPreset, seed: int, n_subjects: int | None = None) ->
     """Twin pairs [[a, b], ...] (b borrows a's body): adjacent ids drawn from the train and test ranges."""
     n = n_subjects or preset.n_subjects
     n_train = int(round(n * TRAIN_FRACTION))
-    rng = _rng(seed, 0, 99)
+    rng = rng_for(seed, 0, 99)
     pairs = []
     for lo, hi, k in ((0, n_train, preset.twin_pairs_train), (n_train, n, preset.twin_pairs_test)):
         starts = np.arange(lo, hi - 1, 2)

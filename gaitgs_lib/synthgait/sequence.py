@@ -42,8 +42,16 @@ class Subject:
                 "coat_wear": {f"cl-0{i + 1}": w.to_dict() for i, w in enumerate(self.wear)}}
 
 
-def _rng(*keys) -> np.random.Generator:
+def rng_for(*keys) -> np.random.Generator:
+    """The generator of one random choice, seeded by its keys alone (`rng_for(seed, sid, 2)`).
+
+    Each choice (a subject's body, gait, coat wear, a walk) draws from its own stream, so
+    adding or reordering choices never changes the others: the dataset stays the same bytes.
+    """
     return np.random.default_rng([int(k) for k in keys])
+
+
+_rng = rng_for  # the former private name, kept so that older imports still work
 
 
 def _appearance(seed: int, owner: int):
@@ -53,13 +61,13 @@ def _appearance(seed: int, owner: int):
     else; the six draws of the coat of version 1.1 are still taken from the main stream,
     which keeps every body, bag and outfit that of version 1.1 (docs/synthgait-generator.md, "Versions").
     """
-    rng = _rng(seed, owner, 1)
+    rng = rng_for(seed, owner, 1)
     body = sample_body(rng)
     bag1 = sample_bag(rng)
     bag2 = bag1 if rng.random() < 0.7 else sample_bag(rng, kind=None)
     rng.uniform(size=5), rng.integers(1, 4)            # the 1.1 coat's draws (see above)
     outfit = sample_outfit(rng, body.sex)
-    coat = sample_coat(_rng(seed, owner, 3))
+    coat = sample_coat(rng_for(seed, owner, 3))
     return body, (bag1, bag2), coat, outfit
 
 
@@ -69,10 +77,10 @@ def make_subject(seed: int, sid: str, twin_of: str | None = None) -> Subject:
     body, bags, coat, outfit = _appearance(seed, owner)
     if twin_of:
         base = make_subject(seed, twin_of)
-        gait = twin_gait(_rng(seed, int(sid), 2), base.gait)
+        gait = twin_gait(rng_for(seed, int(sid), 2), base.gait)
     else:
-        gait = sample_gait(_rng(seed, int(sid), 2), body)
-    wear_rng = _rng(seed, int(sid), 4)                  # how the coat is worn: per subject and session
+        gait = sample_gait(rng_for(seed, int(sid), 2), body)
+    wear_rng = rng_for(seed, int(sid), 4)               # how the coat is worn: per subject and session
     wear = tuple(sample_wear(wear_rng, coat) for _ in range(2))
     return Subject(sid=sid, body=body, gait=gait, bags=bags, coat=coat, outfit=outfit, twin=twin_of, wear=wear)
 
@@ -231,7 +239,7 @@ def render_walk(subject: Subject, type_: str, view: str, seed: int, cycles=(2.5,
     """
     if type_ not in TYPES:
         raise ValueError(f"render_walk: type must be one of {TYPES}, got {type_!r}")
-    rng = _rng(seed, int(subject.sid), TYPES.index(type_) + 10, int(view))
+    rng = rng_for(seed, int(subject.sid), TYPES.index(type_) + 10, int(view))
     # the sequence's own speed, start phase, heading and length
     speed = 1.0 + rng.normal(0, 0.025)
     gait = replace(subject.gait, cadence=subject.gait.cadence * speed)

@@ -10,7 +10,7 @@ One job per module, in the order a run uses them:
 | `run.py` | `train(...)` and the `Run` it drives: configure, load and check data, build, open the folder, loop |
 | `batches.py` | the resumable P x K batch plan and the seeded frame windows |
 | `nonfinite.py` | the guarded optimiser step (NaN/inf stop the run; fp16 GradScaler skips are normal) |
-| `checkpoints.py` | our checkpoint format: atomic save, reading for resume, `export_checkpoint` |
+| `checkpoints.py` | saving checkpoints (atomic, never non-finite), reading for resume, `export_checkpoint` (the format: `fileio`) |
 | `metrics.py` | `metrics.jsonl` (strict JSON) and `read_metrics` |
 | `run_dir.py` | the run folder: refusals, `--overwrite` staging, data identity, `config.json` history |
 | `distributed.py` | torchrun: ranks, process group, gathered triplet batch, rank-0 decisions |

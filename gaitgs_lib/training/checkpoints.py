@@ -1,4 +1,7 @@
-"""Our training checkpoint format: what it holds, how it is written, read back and exported.
+"""Training checkpoints: saving them (never a non-finite one), reading one back to resume, exporting.
+
+The format itself (its keys, `CHECKPOINT_FORMAT`, the atomic write, what ships) is defined once
+in `gaitgs_lib.fileio`, which the model loader (`modeling.checkpoint`) reads it with too.
 
 `<run>/checkpoints/latest.pt` is rewritten atomically at every checkpoint (temporary file +
 `os.replace`, `fileio.atomic_open`), and every `ckpt_every` iterations it is also copied to
@@ -17,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..fileio import atomic_open
+from ..fileio import (CHECKPOINT_FORMAT, atomic_open, is_gaitgs_checkpoint, missing_resume_state,
+                      shipped_checkpoint, write_checkpoint)
 from .errors import NonFiniteError, TrainingError
 
 __all__ = ["CHECKPOINT_FORMAT", "rng_state", "set_rng_state", "nonfinite_tensors", "save_checkpoint",
            "read_training_checkpoint", "export_checkpoint", "periodic_checkpoints", "remove_partial_files"]
 
-CHECKPOINT_FORMAT = "gaitgs-train-v1"
 LATEST = "latest.pt"
 
 
@@ -82,9 +85,7 @@ def save_checkpoint(state: dict, ckpt_dir, periodic: bool) -> Path:
             f"tensor(s) (e.g. {bad[0]}); {Path(ckpt_dir) / LATEST} keeps the last finite state",
             int(state["iteration"]))
     ckpt_dir = Path(ckpt_dir)
-    latest = ckpt_dir / LATEST
-    with atomic_open(latest, "wb") as f:
-        torch.save(state, f)
+    latest = write_checkpoint(state, ckpt_dir / LATEST)
     if periodic:
         with atomic_open(ckpt_dir / f"iter-{int(state['iteration']):07d}.pt", "wb") as f, open(latest, "rb") as src:
             shutil.copyfileobj(src, f)
@@ -126,13 +127,13 @@ def read_training_checkpoint(path) -> dict:
         raise TrainingError(f"cannot resume: {path} holds a {type(ckpt).__name__}, not a gaitgs training checkpoint; "
                             f"{_other_checkpoints_hint(path.parent)}")
     if ckpt.get("format") != CHECKPOINT_FORMAT:
-        if "model" in ckpt and "config" not in ckpt:
+        if "model" in ckpt and not is_gaitgs_checkpoint(ckpt):
             what = "an OpenGait checkpoint (the authors' layout: no gaitgs config, format or sampler state)"
         else:
             what = f"a file of format {ckpt.get('format')!r}, not {CHECKPOINT_FORMAT!r}"
         raise TrainingError(f"cannot resume: {path} is {what}; --resume continues only runs written by "
                             f"`train`; {_other_checkpoints_hint(path.parent)}")
-    missing = [k for k in ("optimizer", "scheduler", "sampler", "rng", "train_config") if k not in ckpt]
+    missing = missing_resume_state(ckpt)
     if missing:
         raise TrainingError(f"cannot resume: {path} is an exported checkpoint (weights only, no {', '.join(missing)}); "
                             f"resume from the run's own checkpoints/latest.pt")
@@ -143,12 +144,7 @@ def export_checkpoint(src, dst) -> Path:
     """A training checkpoint -> a small one for shipping: weights (fp32), config, preset,
     iteration, view names; no optimizer, scheduler, sampler or RNG state. Atomic."""
     ckpt = torch.load(src, map_location="cpu", weights_only=True)
-    keep = {k: ckpt[k] for k in ("format", "config", "preset", "iteration", "train_config", "view_names") if k in ckpt}
-    keep["model"] = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
-    dst = Path(dst)
-    with atomic_open(dst, "wb") as f:
-        torch.save(keep, f)
-    return dst
+    return write_checkpoint(shipped_checkpoint(ckpt), dst)
 
 
 def remove_partial_files(ckpt_dir) -> None:

@@ -85,8 +85,9 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # data/checkpoints/small-32-synthgait-b.pt (its .json says the iterations and times).
     "small-32": TrainConfig(preset="small-32", lr=3e-3, weight_decay=0.0, total_iters=1500, milestones=(1200,),
                             p=8, k=4, frames=30, log_every=20, ckpt_every=100, num_workers=0),
-    # tiny: ~2.5 s per iteration on one busy CPU core -> 300 iterations in ~13 min; lr 3e-3
-    # beat 1e-3 after 100 iterations (CASIA-B NM/BG/CL 79.9/71.4/75.5 vs 79.1/67.1/74.1).
+    # tiny: 300 iterations, few enough for one CPU core (how long they take: benchmarks/README.md,
+    # "Training"); lr 3e-3 beat 1e-3 after 100 iterations (CASIA-B NM/BG/CL 79.9/71.4/75.5 vs
+    # 79.1/67.1/74.1).
     "tiny": TrainConfig(preset="tiny", lr=3e-3, weight_decay=0.0, total_iters=300, milestones=(240,),
                         p=8, k=4, frames=30, log_every=10, ckpt_every=100, num_workers=0),
 }

@@ -4,7 +4,7 @@ The whole network as a diagram with the tensor shapes of a real forward pass
 (`architecture_shapes`, `show_architecture`); MGFE's pieces (B3D kernels, what STEM's strips
 can see, frames vs units); horizontal pooling; attention heatmaps per head/part (d2l's
 `show_heatmaps` idea), MCM attention over time, the class token's attention aligned with
-the silhouettes, parameter bar charts, and the timelines of the temporal span explorer.
+the silhouettes, parameter bar charts, the span explorer's distance curves and the view classifier's scores.
 Every helper returns the matplotlib Figure (see `gaitgs_lib.viz` for the conventions).
 """
 from __future__ import annotations
@@ -33,7 +33,6 @@ __all__ = [
     "plot_mcm_attention",
     "plot_class_token_attention",
     "plot_parameter_bars",
-    "plot_sequence_timeline",
     "plot_span_distances",
     "plot_view_scores",
 ]
@@ -596,50 +595,6 @@ def plot_parameter_bars(counts: dict, title: str = "Trainable parameters per blo
     ax.set_ylabel("block")
     ax.set_title(f"{title} (total {int(values.sum()):,})")
     return ax.figure
-
-
-def plot_sequence_timeline(frames, units: Sequence[Sequence[int]], windows: dict | None = None,
-                           t: int | None = None, title: str = "Frames, units and MCM windows"):
-    """The explorer's timeline: silhouettes, which frames form each unit, and MCM's windows around `t`.
-
-    units: `unit_groups(...)` output; windows: `mcm_windows(...)` output (`{k: {"frames", "padded"}}`).
-    The silhouettes keep their aspect ratio; frame i sits above column i of the timeline.
-    """
-    f = _np(frames)
-    s = f.shape[0]
-    n_win = len(windows or {})
-    margin = max([k // 2 for k in (windows or {})] + [0]) + 0.5
-    width = 12.0
-    strip_h = 1.5 * _strip_inches(f, width * 0.85 * s / (s - 1 + 2 * margin)) + 0.3
-    fig, axes = plt.subplots(2, 1, figsize=(width, strip_h + 1.2 + 0.35 * n_win + 0.6), layout="constrained",
-                             gridspec_kw={"height_ratios": [strip_h, 0.7 + 0.35 * n_win]})
-    _silhouette_strip(axes[0], f, highlight={"red": [t]} if t is not None else None)
-    axes[0].set_xlim(-margin, s - 1 + margin)
-    axes[0].set_title(title)
-    ax = axes[1]
-    colours = plt.get_cmap("tab20")(np.arange(max(len(units), 1)) % 20)
-    for j, group in enumerate(units):
-        ax.add_patch(Rectangle((group[0] - 0.45, 0.1), len(group) - 0.1, 0.8, color=colours[j], alpha=0.8))
-        ax.text((group[0] + group[-1]) / 2, 0.5, f"u{j}", ha="center", va="center", fontsize=7)
-    covered = {i for g in units for i in g}
-    for i in range(s):
-        if i not in covered:
-            ax.text(i, 0.5, "×", ha="center", va="center", color="grey")
-    labels, ticks = ["units"], [0.5]
-    for r, (k, win) in enumerate(sorted((windows or {}).items()), start=1):
-        y = -r
-        for i in win["frames"]:
-            ax.add_patch(Rectangle((i - 0.45, y + 0.15), 0.9, 0.7, color="tab:orange" if r == 1 else "tab:purple"))
-        for i in win["padded"]:
-            ax.add_patch(Rectangle((i - 0.45, y + 0.15), 0.9, 0.7, fill=False, hatch="//", edgecolor="grey"))
-        labels.append(f"window {k}")
-        ticks.append(y + 0.5)
-    ax.set_yticks(ticks, labels)
-    ax.set_ylim(-n_win - 0.1, 1.1)
-    ax.set_xlim(-margin, s - 1 + margin)
-    ax.set_xlabel("frame (hatched = zero padding outside the sequence)")
-    ax.set_ylabel("what covers each frame")
-    return fig
 
 
 def plot_span_distances(spans: Sequence[int], distances, labels: Sequence[str], highlight: Sequence[int] = (),
