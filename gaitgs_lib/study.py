@@ -22,8 +22,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["DESIGN", "StudyDesign", "VARIANTS", "cell_key", "evaluate_cue_model", "load_records", "main",
-           "run_cell", "run_study"]
+__all__ = ["DESIGN", "StudyDesign", "VARIANTS", "cell_key", "cue_data", "evaluate_cue_model", "load_records", "main",
+           "run_cell", "run_study", "shipped_checkpoint"]
 
 VARIANTS = ("full", "no-coarse", "no-mcm", "no-global-span", "no-pieg")
 GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
@@ -44,7 +44,8 @@ class StudyDesign:
     k: int = 4                        # sequences per subject
     data_preset: str = "cue"          # SynthGait preset of the cue sets (40 subjects, 24 train / 16 test)
     data_seed: int = 0
-    cue_strength: dict = field(default_factory=lambda: {"shape": 1.0, "cycle": 1.0, "micro": 1.0,
+    # calibrated on the full model alone before the study (docs/cue-study.md, "Calibration")
+    cue_strength: dict = field(default_factory=lambda: {"shape": 0.25, "cycle": 0.2, "micro": 1.0,
                                                          "long-span": 1.0})
 
     def train_overrides(self, variant: str, seed: int) -> dict:
@@ -108,10 +109,10 @@ def run_cell(cue: str, variant: str, seed: int, design: StudyDesign = DESIGN, da
     data = cue_data(cue, design, data_root)
     out = cell_dir(Path(runs), cue, variant, seed)
     resume = (out / "checkpoints" / "latest.pt").is_file()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0 = _cpu_seconds(), time.perf_counter()
     result = train(design.preset, data, out, resume=resume, overwrite=out.exists() and not resume,
                    device="cpu", progress=progress, **design.train_overrides(variant, seed))
-    cpu1, wall1 = time.process_time(), time.perf_counter()
+    cpu1, wall1 = _cpu_seconds(), time.perf_counter()
     model, _ = load_trained_model(result.checkpoint, device="cpu")
     scores = evaluate_cue_model(model, data)
     meta = json.loads((Path(data) / "meta.json").read_text())
@@ -124,12 +125,18 @@ def run_cell(cue: str, variant: str, seed: int, design: StudyDesign = DESIGN, da
         "iterations": int(result.iteration), "frames": design.frames, "batch": [design.p, design.k],
         "preset": design.preset, "final_loss": round(float(history[-1]["loss"]), 4) if history else None,
         "train_cpu_s": round(cpu1 - cpu0, 1), "train_wall_s": round(wall1 - wall0, 1),
-        "eval_cpu_s": round(time.process_time() - cpu1, 1), "resumed": resume, "threads": torch.get_num_threads(),
+        "eval_cpu_s": round(_cpu_seconds() - cpu1, 1), "resumed": resume, "threads": torch.get_num_threads(),
         "data": {k: meta.get(k) for k in ("preset", "seed", "version", "cue", "cue_version", "cue_strength",
                                           "n_subjects", "n_sequences")},
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"),
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the evaluation's loader processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def load_records(path) -> list[dict]:
@@ -163,7 +170,16 @@ def _worker(job) -> dict:
 
     torch.set_num_threads(1)
     cue, variant, seed, design, data_root, runs = job
-    return run_cell(cue, variant, seed, design, data_root, runs)
+    return run_cell(cue, variant, seed, design, data_root, runs, export=shipped_checkpoint(cue, variant, seed, design,
+                                                                                          data_root))
+
+
+def shipped_checkpoint(cue: str, variant: str = "full", seed: int = 0, design: StudyDesign = DESIGN,
+                       data_root="data") -> Path | None:
+    """Where the study keeps a cell's weights: only the full model's first seed, one per cue (~0.7 MB each)."""
+    if variant != "full" or seed != design.seeds[0]:
+        return None
+    return Path(data_root) / "checkpoints" / "cue-study" / f"tiny-full-{cue}.pt"
 
 
 def run_study(design: StudyDesign = DESIGN, cues=None, variants=None, seeds=None, workers: int = 2,

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -325,7 +325,7 @@ def _dataset_meta(ident: dict, spec: SynthPreset, seed: int, n: int, subs, stats
         "n_sequences": len(kept_lengths), "frames_raw_total": int(sum(raw_lengths)),
         "frames_kept_total": int(sum(kept_lengths)),
         "frames_kept_range": [int(min(kept_lengths)), int(max(kept_lengths))],
-        "twins": twin_pairs(spec, seed, n),
+        "twins": twin_pairs(spec, seed, n) if ident.get("cue") is None else [],
         "subjects": {s.sid: s.traits() for s, _ in subs},
     })
     if ident.get("cue") is not None:
@@ -366,6 +366,8 @@ def generate(preset: str = "mini", out: str | os.PathLike = "data/synthgait-mini
     """
     n = _check_arguments(preset, seed, subjects, cue, cue_strength)
     spec = SYNTHGAIT_PRESETS[preset]
+    if cue is not None:                                # cue sets are NM walks only: no bag or coat hides the cue
+        spec = replace(spec, types=tuple(t for t in spec.types if t.startswith("nm")))
     out = Path(out)
     _check_target(out, raw_png)
     raw_dir = out.with_name(out.name + "-raw")
