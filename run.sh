@@ -10,6 +10,8 @@
 #         nbval, the assignments' autograders, the course site in a browser.
 #   site  set up .venv (first time only), then build the course site into build/site/
 #         (the notebooks as committed, the guides, an API reference; nothing is executed).
+#         That is the students' edition, without the answer pages; `bash run.sh site --instructor`
+#         builds the instructors' edition with them into build/site-instructor/.
 #
 # What the first run costs: .venv holds about 1.9 GB (torch alone is most of it) and takes a
 # few minutes to install; data/synthgait-mini takes about 0.55 GB and 1-2 minutes to make on

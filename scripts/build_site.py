@@ -2,6 +2,13 @@
 docs, the contact sheets and an API reference of gaitgs_lib, as static HTML in build/site/.
 
     python scripts/build_site.py [--out build/site] [--strict]
+    python scripts/build_site.py --instructor [--out build/site-instructor]
+
+The default build is the **student site**: it leaves out the answer pages (docs/answers/),
+from the navigation and from the output, and shows links to them as plain text.
+`--instructor` builds the instructors' site, the same pages plus the answers, by default
+into build/site-instructor/ so that the two are never confused (docs/instructors.md, "The
+course site").
 
 Nothing is executed: notebooks are rendered from their committed outputs (mkdocs-jupyter,
 `execute: false`) and the API reference is read from the docstrings without importing the
@@ -50,13 +57,30 @@ def _page_link(target: str) -> str:
 # Answer pages colleagues are still writing: a link to one that does not exist yet is shown
 # as plain text in the site instead of a broken link (every other link must resolve).
 _PENDING = re.compile(r"(^|/)answers/\d\d_[a-z0-9_]+\.md$")
+# Any answer page: the student site shows links to them as plain text and never stages them.
+_ANSWER = re.compile(r"(^|/)answers/[^/]+\.md$")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+ANSWERS_DIR = REPO / "docs" / "answers"
+# The site's own stylesheet (code blocks and outputs scroll inside the content column).
+SITE_CSS = REPO / "docs" / "site.css"
 
 
-def _stage_markdown(source: Path, dest: Path) -> list[str]:
-    """Copy a markdown page, unlinking links to answer pages that do not exist yet."""
+def _is_answer(path: Path) -> bool:
+    """True for a file under docs/answers/ (the instructors' answer pages)."""
+    try:
+        path.resolve().relative_to(ANSWERS_DIR.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _stage_markdown(source: Path, dest: Path, instructor: bool = True) -> list[str]:
+    """Copy a markdown page, unlinking links to answer pages that do not exist yet (and, for the
+    student site, links to every answer page)."""
     def unlink_pending(m):
         target = m.group(2).partition("#")[0]
+        if not instructor and _ANSWER.search(target):
+            return f"{m.group(1)} *(instructors' site only)*"
         if _PENDING.search(target) and not (source.parent / target).exists():
             return f"{m.group(1)} *(not written yet)*"
         return m.group(0)
@@ -86,8 +110,9 @@ def _stage_notebook(source: Path, dest: Path) -> list[str]:
     return found
 
 
-def _copy_link_targets(stage: Path, pages: dict[Path, list[str]]) -> None:
-    """Copy into the stage every repository file a staged page links to (transitively for pages)."""
+def _copy_link_targets(stage: Path, pages: dict[Path, list[str]], instructor: bool = True) -> None:
+    """Copy into the stage every repository file a staged page links to (transitively for pages);
+    the student site never copies an answer page."""
     todo = list(pages.items())
     while todo:
         rel_page, links = todo.pop()
@@ -100,6 +125,8 @@ def _copy_link_targets(stage: Path, pages: dict[Path, list[str]]) -> None:
             if (REPO / rel).is_dir() and (REPO / rel / "README.md").is_file():
                 rel = rel / "README.md"
             if not (REPO / rel).is_file() or (stage / rel).exists() or ".venv" in rel.parts:
+                continue
+            if not instructor and _is_answer(REPO / rel):
                 continue
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, stage / rel)
@@ -140,13 +167,27 @@ def _gallery(stage: Path) -> str | None:
     return "docs/gallery.md"
 
 
-def stage_site(stage: Path) -> list:
-    """Write every page of the site under `stage`; returns the navigation."""
+def _title(page: Path) -> str:
+    """A page's navigation label: its first `# ` heading (without a leading "Answers: "), else its file name."""
+    for line in page.read_text().splitlines():
+        if line.startswith("# "):
+            return line[2:].strip().removeprefix("Answers: ")
+    return page.stem.replace("_", " ")
+
+
+def stage_site(stage: Path, instructor: bool = False) -> list:
+    """Write every page of the site under `stage`; returns the navigation.
+
+    The student site (the default) has no answer page: docs/answers/ is neither staged nor in
+    the navigation, and links to it are plain text. `instructor=True` adds the answers.
+    """
     if stage.exists():
         shutil.rmtree(stage)
     (stage / "docs").mkdir(parents=True)
+    if SITE_CSS.is_file():
+        shutil.copy2(SITE_CSS, stage / "docs" / SITE_CSS.name)
     pages: dict[Path, list[str]] = {}
-    pages[Path("README.md")] = _stage_markdown(REPO / "README.md", stage / "index.md")
+    pages[Path("README.md")] = _stage_markdown(REPO / "README.md", stage / "index.md", instructor)
     if (REPO / "docs" / "img").is_dir():
         shutil.copytree(REPO / "docs" / "img", stage / "docs" / "img")
     notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -156,13 +197,13 @@ def stage_site(stage: Path) -> list:
     guides = []
     for title, rel in GUIDES:
         if (REPO / rel).is_file():
-            pages[Path(rel)] = _stage_markdown(REPO / rel, stage / rel)
+            pages[Path(rel)] = _stage_markdown(REPO / rel, stage / rel, instructor)
             guides.append({title: rel})
-    answers = sorted((REPO / "docs" / "answers").glob("*.md"))
+    answers = sorted(ANSWERS_DIR.glob("*.md")) if instructor else []
     for answer in answers:
         rel = answer.relative_to(REPO)
-        pages[rel] = _stage_markdown(answer, stage / rel)
-    _copy_link_targets(stage, pages)
+        pages[rel] = _stage_markdown(answer, stage / rel, instructor)
+    _copy_link_targets(stage, pages, instructor)
     nav = [{"Home": "index.md"},
            {"Notebooks": [{nb.stem.replace("_", " "): str(nb.relative_to(REPO))} for nb in notebooks]},
            {"Guides and docs": guides}]
@@ -170,23 +211,31 @@ def stage_site(stage: Path) -> list:
     if gallery:
         nav.append({"Contact sheets": gallery})
     if answers:
-        nav.append({"Answers (instructors)": [{a.stem.replace("_", " "): str(a.relative_to(REPO))} for a in answers]})
+        nav.append({"Answers (instructors)": [{_title(a): str(a.relative_to(REPO))} for a in answers]})
     nav.append({"API reference": _api_pages(stage)})
     return nav
 
 
-def build(out: Path, strict: bool = False) -> float:
+def site_config(nav: list, stage: Path, out: Path, instructor: bool = False) -> dict:
+    """mkdocs.yml with the navigation, the folders and the site's name for this build."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    config.update(nav=nav, docs_dir=str(stage), site_dir=str(out.resolve()))
+    if instructor:
+        config["site_name"] += " (instructors' edition, with answers)"
+    return config
+
+
+def build(out: Path, strict: bool = False, instructor: bool = False) -> float:
     """Stage and build the site into `out`; returns the seconds it took."""
     start = time.perf_counter()
     build_dir = REPO / "build"
-    stage = build_dir / "site-src"
-    nav = stage_site(stage)
-    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
-    config.update(nav=nav, docs_dir=str(stage), site_dir=str(out.resolve()))
+    stage = build_dir / ("site-src-instructor" if instructor else "site-src")
+    nav = stage_site(stage, instructor)
+    config = site_config(nav, stage, out, instructor)
     for plugin in config["plugins"]:
         if isinstance(plugin, dict) and "mkdocstrings" in plugin:
             plugin["mkdocstrings"]["handlers"]["python"]["paths"] = [str(REPO)]
-    generated = build_dir / "mkdocs.site.yml"
+    generated = build_dir / ("mkdocs.site-instructor.yml" if instructor else "mkdocs.site.yml")
     generated.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "mkdocs", "build", "--clean", "--quiet", "-f", str(generated)]
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material prints a banner about MkDocs 2 otherwise
@@ -197,16 +246,21 @@ def build(out: Path, strict: bool = False) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default=str(REPO / "build" / "site"), help="output folder (default build/site)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default build/site, or build/site-instructor with --instructor)")
     p.add_argument("--strict", action="store_true", help="fail on MkDocs warnings (e.g. a broken link)")
+    p.add_argument("--instructor", action="store_true",
+                   help="build the instructors' site: the student site plus the answer pages (docs/answers/)")
     args = p.parse_args(argv)
+    out = Path(args.out or REPO / "build" / ("site-instructor" if args.instructor else "site"))
     try:
-        seconds = build(Path(args.out), args.strict)
+        seconds = build(out, args.strict, args.instructor)
     except subprocess.CalledProcessError as e:
         print(f"error: mkdocs build failed (exit {e.returncode}); see the messages above", file=sys.stderr)
         return 1
-    index = Path(args.out) / "index.html"
-    print(f"[gaitgs] course site built in {seconds:.0f} s: open {index}")
+    index = out / "index.html"
+    edition = "instructors' edition, with the answer pages" if args.instructor else "student edition: no answer pages"
+    print(f"[gaitgs] course site built in {seconds:.0f} s ({edition}): open {index}")
     return 0
 
 

@@ -204,6 +204,15 @@ def test_errors_name_what_was_expected(tmp_path):
         A.grade("x.ipynb", "x.zip", engine="docker")
 
 
+_Q4_WITHOUT_DIAGONAL = """
+def active_triplets(embeddings, labels, margin):
+    x = embeddings.permute(2, 0, 1)
+    d = part_distances(x, x)
+    same = labels.unsqueeze(0) == labels.unsqueeze(1)
+    valid = (same & ~torch.eye(len(labels), dtype=torch.bool)).unsqueeze(2) & ~same.unsqueeze(1)
+    return ((d.unsqueeze(3) - d.unsqueeze(2) + margin > 0) & valid).sum(dim=(1, 2, 3))
+"""
+
 # Answers that break an assignment's rule or its definition: each must lose points on that
 # question, so the hidden tests check behaviour and rules, not only shapes.
 WRONG_ANSWERS = {
@@ -244,6 +253,7 @@ def triplet_loss_loop(embeddings, labels, margin):
         parts.append(sum(terms) / active if active else embeddings.new_zeros(()))
     return torch.stack(parts).mean()
 """),
+    "05_triplet q4 leaves out anchor = positive": ("05_triplet", "q4", _Q4_WITHOUT_DIAGONAL),
     "05_triplet q3 calls the loop": ("05_triplet", "q3", """
 def triplet_loss(embeddings, labels, margin):
     return triplet_loss_loop(embeddings, labels, margin)
@@ -278,3 +288,35 @@ def test_hidden_tests_catch_a_wrong_answer(built, case, tmp_path):
     nbformat.write(nb, str(notebook))
     graded = A.grade(notebook, b.autograder_zip, engine="inprocess").questions[question]
     assert graded.score < graded.possible, f"{case}: still full marks ({graded.score}/{graded.possible})"
+
+
+def test_a_failing_test_says_what_the_answer_returned(built, tmp_path):
+    """A student whose answer is wrong reads what it returned and what was expected, not a bare
+    AssertionError (05_triplet q4 without the anchor as its own positive counts 2 triplets, not 4)."""
+    from gaitgs_lib.course.check import answer_cells
+
+    b = built["05_triplet"]
+    nb = nbformat.read(str(b.solution), as_version=4)
+    (cell, *_) = answer_cells(nb)["q4"]
+    nb.cells[cell].source = _Q4_WITHOUT_DIAGONAL.strip()
+    notebook = tmp_path / b.solution.name
+    nbformat.write(nb, str(notebook))
+    graded = A.grade(notebook, b.autograder_zip, engine="inprocess").questions["q4"]
+    assert graded.score == 0
+    text = "\n".join(graded.failures)
+    assert "expected [4]" in text and "got [2]" in text, text
+
+
+def test_otter_noise_is_dropped_from_stderr_and_the_rest_kept(capfd):
+    """Jupyter's TCP warning and otter's "No log found" line, written by kernels to file
+    descriptor 2, do not reach the user of `assignments check`; any other line does."""
+    import os
+
+    from gaitgs_lib.course.grading import _without_otter_noise
+
+    with _without_otter_noise():
+        os.write(2, b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All ...\n")
+        os.write(2, b"No log found with which to verify student scores.\n")
+        os.write(2, b"a real problem\n")
+    err = capfd.readouterr().err
+    assert err == "a real problem\n", err

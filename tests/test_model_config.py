@@ -8,7 +8,8 @@ from gaitgs_lib.modeling.summary import format_parameter_table, main as summary_
 SPEC_BLOCKS = {  # docs/architecture.md, "Paper configuration"
     "input_conv": 1_888, "STEM_f0": 159_744, "STEM_f1": 1_916_928, "STEM_c0": 159_744, "STEM_c1": 1_916_928,
     "UTA0": 3_072, "UTA1": 12_288, "UTA2": 49_152, "PIEG": 4_225, "MCM_f": 1_310_720, "MCM_c": 1_310_720,
-    "GCM_f": 1_451_008, "GCM_f.CAPE": 896, "GCM_f.cls_token": 4_096, "GCM_f.transformer": 1_446_016,
+    "GCM_f": 1_451_008, "GCM_f.CAPE": 896, "GCM_f.cls_token": 4_096, "GCM_f.transformer": 397_440,
+    "GCM_f.SeparateFCs": 1_048_576,
     "GCM_c": 1_451_008, "SeparateFCs_f": 1_048_576, "SeparateFCs_c": 1_048_576, "total": 11_844_577,
 }
 

@@ -145,3 +145,28 @@ def test_the_recap_check_reads_headings_not_cells():
     assert recap_problems([md("## What you learned\n\nprose only\n"), md(questions)]) == [
         "the '## What you learned' section has no list"]
     assert recap_problems([md(recap)]) == ["no '## Questions to think about' section"]
+
+
+NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+\s*$", re.MULTILINE)
+NBVAL_TAGS = {"nbval-check-output", "nbval-ignore-output", "nbval-skip", "nbval-raises-exception"}
+# Notebooks 07 and 08 are converted when they are next rewritten; the others carry tags only.
+_TAGGED = [p if p.name[:2] < "07" else pytest.param(p, marks=pytest.mark.skip(reason="markers not yet moved to tags"))
+           for p in NOTEBOOKS if p.parent.name == "notebooks"]
+
+
+@pytest.mark.parametrize("path", _TAGGED, ids=lambda p: p.name)
+def test_nbval_markers_are_cell_tags_not_comments_in_students_code(path):
+    nb = _load(path)
+    tagged = 0
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        assert not NBVAL_COMMENT.search(source), (
+            f"{path.name} cell {i}: an nbval comment in the code; use the cell tag instead "
+            f"(metadata.tags, e.g. 'nbval-check-output')")
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        unknown = {t for t in tags if t.startswith("nbval") and t not in NBVAL_TAGS}
+        assert not unknown, f"{path.name} cell {i}: unknown nbval tag(s) {sorted(unknown)}; nbval knows {sorted(NBVAL_TAGS)}"
+        tagged += bool(tags & NBVAL_TAGS)
+    assert tagged, f"{path.name}: no cell is tagged 'nbval-check-output', so nbval --nbval-lax compares nothing"

@@ -97,6 +97,8 @@ def test_no_internal_link_is_broken(site):
     assert {"docs/gallery.html", "api/index.html", "api/course.html", "assignments/index.html"} <= pages
     if (REPO / "docs/instructors.md").exists():
         assert "docs/instructors.html" in pages
+    # `bash run.sh site` is the students' edition: no answer page, linked or not
+    assert not [p for p in pages if "answers/" in p] and not (site / "docs" / "answers").exists()
     assert checked > 200
 
 
@@ -108,6 +110,21 @@ def test_api_reference_shows_docstrings(site):
 def _images(browser) -> list:
     return browser.execute_script(
         "return Array.from(document.images).map(i => [i.currentSrc.slice(0, 80), i.complete, i.naturalWidth]);")
+
+
+# Code and outputs that stick out past the content column, or are cut off by a box that hides
+# what does not fit (docs/site.css makes them scroll inside the column instead).
+_OUT_OF_COLUMN = """
+const col = document.querySelector('.md-content__inner').getBoundingClientRect();
+const bad = [];
+for (const el of document.querySelectorAll('.md-content__inner pre, .jp-OutputArea-output, .jp-InputArea-editor, .jp-CodeMirrorEditor')) {
+  const r = el.getBoundingClientRect();
+  const name = el.tagName + '.' + String(el.className).split(' ')[0];
+  if (r.width > 0 && r.right > col.right + 1) bad.push(name + ' ends ' + Math.round(r.right - col.right) + ' px past the column');
+  if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'hidden') bad.push(name + ' cuts off ' + (el.scrollWidth - el.clientWidth) + ' px');
+}
+return bad;
+"""
 
 
 @pytest.mark.browser
@@ -124,5 +141,7 @@ def test_a_reader_opens_the_home_page_and_a_notebook(site, server, browser, tmp_
     figures = _images(browser)
     assert len(figures) >= 5, f"the notebook page shows its committed figures, found {len(figures)}"
     assert all(ok and width > 0 for _, ok, width in figures), [f for f in figures if not f[2]]
+    out_of_column = browser.execute_script(_OUT_OF_COLUMN)
+    assert not out_of_column, f"code or output outside the content column: {out_of_column[:5]}"
     browser.save_screenshot(str(tmp_path / "notebook.png"))
     assert (tmp_path / "notebook.png").stat().st_size > 10_000

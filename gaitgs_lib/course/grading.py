@@ -20,6 +20,9 @@ ENGINES = ("otter", "inprocess")
 
 # Cells otter adds to the generated notebooks: they talk to the grader, not to the task.
 _OTTER_CELL = re.compile(r"^\s*(# Initialize Otter|grader\.(check|check_all|export)\()", re.MULTILINE)
+# Lines otter's kernels and runner print that say nothing about the grade: Jupyter's warning
+# that a local kernel talks over TCP, and otter's note that a submission came without a log.
+_OTTER_NOISE = re.compile(r"Kernel is running over TCP without encryption|No log found with which to verify")
 
 
 @dataclass(frozen=True)
@@ -135,11 +138,39 @@ def grade_in_process(notebook: str | os.PathLike, autograder_zip: str | os.PathL
     return NotebookGrade(Path(notebook), questions, errors)
 
 
+@contextlib.contextmanager
+def _without_otter_noise():
+    """Hold back what is written to this process's stderr, file descriptor 2 (which the kernels
+    otter starts inherit), and pass on every line except `_OTTER_NOISE` when done."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().decode(errors="replace").splitlines(keepends=True)
+                    if not _OTTER_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
 def grade_with_otter(notebook: str | os.PathLike, autograder_zip: str | os.PathLike) -> NotebookGrade:
-    """Grade `notebook` exactly as `otter run -a AUTOGRADER_ZIP NOTEBOOK` does (a fresh kernel)."""
+    """Grade `notebook` exactly as `otter run -a AUTOGRADER_ZIP NOTEBOOK` does (a fresh kernel).
+
+    Otter's own output is captured; of what its kernels write to stderr, only Jupyter's TCP
+    warning and otter's "No log found" note are dropped (`_OTTER_NOISE`), everything else passes.
+    """
     from otter.run import main as otter_run  # otter-grader: the dev extra
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with _without_otter_noise(), contextlib.redirect_stdout(io.StringIO()):
         results = otter_run(str(Path(notebook).resolve()), autograder=str(Path(autograder_zip).resolve()),
                             output_dir=None, no_logo=True)
     questions = {}

@@ -1,4 +1,8 @@
-"""GCM, the global span of MSFE (docs/architecture.md §6): CAPE + class token + prior + transformer."""
+"""GCM, the global span of MSFE (docs/architecture.md §6): CAPE + class token + prior + transformer.
+
+The authors' code calls it CATM (`catm_f`, `catm_c`); v2 of the paper reportedly GaitTransformer.
+Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 from __future__ import annotations
 
 import torch

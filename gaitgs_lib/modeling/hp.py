@@ -1,4 +1,7 @@
-"""Horizontal pooling, HP (docs/architecture.md §5): mean + max over each of p horizontal strips."""
+"""Horizontal pooling, HP (docs/architecture.md §5): mean + max over each of p horizontal strips.
+
+A method (`GaitGS.HP`) in the authors' code. Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 from einops import rearrange
 from torch import nn
 

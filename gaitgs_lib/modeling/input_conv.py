@@ -1,7 +1,9 @@
 """The input convolutions (the "CNNs" at the start of the paper's network overview; docs/architecture.md §1): two Conv3d + LeakyReLU.
 
 Named `InputConv`, not "stem", so that it cannot be confused with STEM, the paper's
-spatio-temporal extraction module (`modeling/stem.py`)."""
+spatio-temporal extraction module (`modeling/stem.py`). The authors' code holds it as `MGFE.conv3d`.
+Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 import torch.nn.functional as F
 from torch import nn
 

@@ -1,4 +1,7 @@
-"""MCM, micro-motion capture module (docs/architecture.md §6, local span): MTB1 + MTB2 with per-part weights."""
+"""MCM, micro-motion capture module (docs/architecture.md §6, local span): MTB1 + MTB2 with per-part weights.
+
+The authors' code calls it MCMs (`MCMs_S`, `MCMs_C`). Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,8 @@
-"""MSFE, Multi-Span Feature Extractor (docs/architecture.md §6): local span (MCM) + global span (GCM) of one branch."""
+"""MSFE, Multi-Span Feature Extractor (docs/architecture.md §6): local span (MCM) + global span (GCM) of one branch.
+
+v1 of the paper calls it MSFL; the authors' code has no class for it (GaitGS.forward sums the spans).
+Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 from __future__ import annotations
 
 from torch import nn

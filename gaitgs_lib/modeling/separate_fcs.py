@@ -1,4 +1,8 @@
-"""SeparateFCs (docs/architecture.md §7): one Linear (no bias) per part."""
+"""SeparateFCs (docs/architecture.md §7): one Linear (no bias) per part.
+
+In the authors' code the four heads are `fc`, `fc_L` and `L_Transformer.separate_mlp` (twice).
+Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 import torch
 from torch import nn
 

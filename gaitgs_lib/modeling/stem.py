@@ -1,4 +1,8 @@
-"""STEM (docs/architecture.md §2): a global B3D plus a local B3D run on 8 horizontal strips."""
+"""STEM (docs/architecture.md §2): a global B3D plus a local B3D run on 8 horizontal strips.
+
+The authors' code names the halves `plain` (global) and `shortcut` (local).
+Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 from einops import rearrange
 from torch import nn
 

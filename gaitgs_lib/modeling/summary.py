@@ -25,8 +25,10 @@ _BLOCKS = [
     ("SeparateFCs_f", ("msfe_f.fc_local.",)),
     ("SeparateFCs_c", ("msfe_c.fc_local.",)),
 ]
-# Sub-rows of the global span, as docs/architecture.md counts them ("transformer" includes its SeparateFCs head).
-_GCM_PARTS = [("CAPE", ("cape.",)), ("cls_token", ("cls_token",)), ("transformer", ("transformer.", "fc."))]
+# Sub-rows of the global span, as docs/architecture.md counts them: "transformer" is the encoder
+# layers alone, "SeparateFCs" the head that maps the class token's output (`gcm.fc`).
+_GCM_PARTS = [("CAPE", ("cape.",)), ("cls_token", ("cls_token",)), ("transformer", ("transformer.",)),
+              ("SeparateFCs", ("fc.",))]
 
 
 def parameter_table(model: nn.Module, detail: bool = False, trainable_only: bool = True) -> dict[str, int]:
@@ -34,10 +36,11 @@ def parameter_table(model: nn.Module, detail: bool = False, trainable_only: bool
 
     Blocks absent from the configuration (ablations) are left out. With `detail=True`
     the global-span rows are followed by `GCM_f.CAPE`, `GCM_f.cls_token`,
-    `GCM_f.transformer` (the encoder layers plus the class-token SeparateFCs, as docs/architecture.md
-    counts it). For the `paper` preset: input_conv 1,888, STEM_f0 159,744, STEM_f1 1,916,928,
-    UTA0/1/2 3,072/12,288/49,152, PIEG 4,225, MCM 1,310,720, GCM 1,451,008, SeparateFCs
-    1,048,576, total 11,844,577.
+    `GCM_f.transformer` (the encoder layers) and `GCM_f.SeparateFCs` (the head of the class
+    token). For the `paper` preset: input_conv 1,888, STEM_f0 159,744, STEM_f1 1,916,928,
+    UTA0/1/2 3,072/12,288/49,152, PIEG 4,225, MCM 1,310,720, GCM 1,451,008 (CAPE 896,
+    cls_token 4,096, transformer 397,440, SeparateFCs 1,048,576), SeparateFCs 1,048,576,
+    total 11,844,577.
     """
     params = {name: p.numel() for name, p in model.named_parameters() if p.requires_grad or not trainable_only}
     table: dict[str, int] = {}

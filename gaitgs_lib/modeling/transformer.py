@@ -1,4 +1,7 @@
-"""The transformer of the global span (docs/architecture.md §6): pre-norm encoder layers that can return attention."""
+"""The transformer of the global span (docs/architecture.md §6): pre-norm encoder layers that can return attention.
+
+`L_Transformer.attn` (PyTorch's nn.TransformerEncoder) in the authors' code. Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
+"""
 from __future__ import annotations
 
 import torch.nn.functional as F
