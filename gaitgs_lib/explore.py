@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -43,6 +44,12 @@ __all__ = [
     "Walker",
     "SpanCurve",
     "SpanExplorer",
+    "STRIDE_FRACTIONS",
+    "stride_frames",
+    "stride_spans",
+    "cue_set",
+    "SpanRanks",
+    "span_rank_table",
 ]
 
 # Frames fed for the distance-vs-span curve (then every remaining frame): short spans where the
@@ -453,3 +460,103 @@ class SpanExplorer:
             return SpanCurve(start, spans, d, sids, ranks)
 
         return self._curves.get((walker, start), compute)
+
+
+# ------------------------------------------------------------------------------------------
+# The cue sets (docs/cue-study.md): spans measured in strides, and rank against span.
+# ------------------------------------------------------------------------------------------
+# Spans fed on a cue set, in strides: from a few frames to three strides (then every frame).
+STRIDE_FRACTIONS = (0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+
+
+def stride_frames(meta: dict) -> float:
+    """Frames per stride (two steps) of a SynthGait set: `fps * 120 / cadence`, median over subjects.
+
+    meta: the set's `meta.json` (`gaitgs_lib.synthgait.load_meta`), with `fps` and every
+    subject's `gait.cadence` in steps per minute. The cue sets share one cadence, 112.5
+    steps/min, so a stride is 26.7 frames at 25 fps (docs/cue-study.md, "The cues").
+    """
+    try:
+        fps = float(meta["fps"])
+        cadences = [float(s["gait"]["cadence"]) for s in meta["subjects"].values()]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"stride_frames: expected a SynthGait meta.json with 'fps' and every subject's "
+                         f"gait.cadence, missing {exc}") from exc
+    if not cadences or min(cadences) <= 0 or fps <= 0:
+        raise ValueError(f"stride_frames: need fps > 0 and positive cadences, got fps={fps}, "
+                         f"{len(cadences)} cadences")
+    return float(np.median([fps * 120.0 / c for c in cadences]))
+
+
+def stride_spans(stride: float, fractions: Sequence[float] = STRIDE_FRACTIONS) -> tuple[int, ...]:
+    """Spans (frames) of the given fractions of a stride, rounded, at least `MIN_SPAN`, without repeats.
+
+    `stride_spans(26.67) == (3, 7, 13, 20, 27, 40, 53, 80)`: an eighth of a stride to three strides.
+    """
+    if not stride > 0:
+        raise ValueError(f"stride_spans: stride must be a positive number of frames, got {stride!r}")
+    return tuple(sorted({max(MIN_SPAN, int(round(f * stride))) for f in fractions if f > 0}))
+
+
+def cue_set(cue: str, data_root="data", generate: bool = True) -> tuple[Path, Path] | None:
+    """`(data folder, checkpoint)` of a cue set and the cue study's full model trained on it, or None.
+
+    The checkpoint is the one the study ships (`gaitgs_lib.study.shipped_checkpoint`: the full
+    model's seed 0, `data/checkpoints/cue-study/tiny-full-<cue>.pt`); None while it is not there
+    (the study has not finished that cell). The data set is generated (about 20 CPU seconds)
+    when missing and `generate`; both paths are under `data_root` as given (keep it relative).
+    """
+    from gaitgs_lib.study import cue_data, shipped_checkpoint
+    from gaitgs_lib.synthgait.cues import CUES
+
+    if cue not in CUES:
+        raise ValueError(f"cue_set: unknown cue {cue!r}; choose one of {', '.join(CUES)}")
+    checkpoint = shipped_checkpoint(cue, data_root=data_root)
+    if not checkpoint.is_file():
+        return None
+    folder = cue_data(cue, root=data_root) if generate else Path(data_root) / f"synthgait-cue-{cue}"
+    return Path(folder), checkpoint
+
+
+@dataclass(frozen=True)
+class SpanRanks:
+    """The right subject's rank for several walkers and spans (`span_rank_table`).
+
+    `ranks[i, j]`: walker `i`, span `spans[j]` frames; the last column is every frame of the
+    walker from the curve's first frame on (`last_spans[i]` frames). `gallery_size`: subjects in the gallery (chance: rank-1
+    `100 / gallery_size` %, mean rank `(gallery_size + 1) / 2` with one sequence per subject).
+    """
+
+    spans: list[int]
+    ranks: np.ndarray      # [walkers, len(spans) + 1]
+    last_spans: list[int]  # [walkers] frames fed in the last column
+    gallery_size: int
+
+    def rank1(self) -> np.ndarray:
+        """% of walkers whose own subject is nearest, per column `[len(spans) + 1]`."""
+        return 100.0 * (self.ranks == 1).mean(0)
+
+    def mean_rank(self) -> np.ndarray:
+        """Mean rank of the right subject over the walkers, per column `[len(spans) + 1]`."""
+        return self.ranks.mean(0)
+
+
+def span_rank_table(explorer: SpanExplorer, walkers: Sequence[Walker], start: int = 0) -> SpanRanks:
+    """`SpanExplorer.span_curve` of every walker, its ranks aligned on the spans all walkers have.
+
+    Each curve feeds `spans_from(num_frames, start, explorer.spans)`: the explorer's spans that
+    fit, then every remaining frame. The table keeps the spans that fit every walker, and
+    every remaining frame as its last column (a different number of frames per walker).
+    """
+    if len(walkers) == 0:
+        raise ValueError("span_rank_table: no walkers")
+    curves = [explorer.span_curve(Walker(*w), start) for w in walkers]
+    for w, c in zip(walkers, curves):
+        if c.ranks is None:
+            raise ValueError(f"span_rank_table: subject {Walker(*w).subject} has no gallery sequence at "
+                             f"view {Walker(*w).view}, so it has no rank")
+    common = sorted(set.intersection(*(set(c.spans[:-1]) for c in curves)))
+    ranks = np.array([[dict(zip(c.spans[:-1], c.ranks[:-1]))[s] for s in common] + [c.ranks[-1]]
+                      for c in curves])  # [walkers, len(common) + 1]
+    sizes = {len(set(c.sids)) for c in curves}
+    return SpanRanks(common, ranks, [c.spans[-1] for c in curves], max(sizes))

@@ -442,3 +442,80 @@ def test_figure_panel_replacing_a_panel_stops_the_old_one():
     shared.value = 2
     assert drawn == ["new"]  # only the new panel redraws
     assert "updated in" in new.status.value and old.status.value == ""
+
+
+# ------------------------------------------------------------------------------------------
+# The cue sets: spans in strides, rank against span for several walkers
+# ------------------------------------------------------------------------------------------
+def test_stride_frames_and_spans_follow_the_cadence():
+    meta = {"fps": 25.0, "subjects": {s: {"gait": {"cadence": c}} for s, c in
+                                      (("001", 112.5), ("002", 112.5), ("003", 100.0))}}
+    assert ex.stride_frames(meta) == pytest.approx(25 * 120 / 112.5)  # the median subject: 26.7 frames
+    assert ex.stride_spans(25 * 120 / 112.5) == (3, 7, 13, 20, 27, 40, 53, 80)
+    assert ex.stride_spans(12.0, (0.1, 0.25, 1.0)) == (3, 12)  # at least MIN_SPAN, no repeats
+    with pytest.raises(ValueError, match="gait.cadence"):
+        ex.stride_frames({"fps": 25.0, "subjects": {"001": {}}})
+    with pytest.raises(ValueError, match="positive number of frames"):
+        ex.stride_spans(0)
+
+
+def test_cue_set_needs_the_shipped_checkpoint(tmp_path):
+    from gaitgs_lib.study import shipped_checkpoint
+
+    assert ex.cue_set("long-span", data_root=tmp_path) is None  # the study has not shipped it yet
+    ckpt = shipped_checkpoint("long-span", data_root=tmp_path)
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"")
+    assert ex.cue_set("long-span", data_root=tmp_path, generate=False) == (
+        tmp_path / "synthgait-cue-long-span", ckpt)
+    with pytest.raises(ValueError, match="unknown cue 'tempo'"):
+        ex.cue_set("tempo", data_root=tmp_path)
+
+
+def test_span_rank_table_aligns_the_curves_of_several_walkers(tiny_explorer):
+    explorer, _ = tiny_explorer
+    walkers = [ex.Walker(s, v, "nm-05") for s in ("001", "002", "003") for v in ("000", "090")]
+    table = ex.span_rank_table(explorer, walkers)
+    assert table.spans == [3, 6, 9] and table.last_spans == [14] * 6 and table.gallery_size == 3
+    expected = [explorer.span_curve(w, 0).ranks for w in walkers]  # spans 3, 6, 9, 14
+    np.testing.assert_array_equal(table.ranks, expected)
+    np.testing.assert_allclose(table.rank1(), 100 * (np.array(expected) == 1).mean(0))
+    np.testing.assert_allclose(table.mean_rank(), np.array(expected).mean(0))
+    late = ex.span_rank_table(explorer, walkers[:2], start=7)  # 7 frames left: spans 3, 6, then 7
+    assert late.spans == [3, 6] and late.last_spans == [7, 7]
+    with pytest.raises(ValueError, match="no walkers"):
+        ex.span_rank_table(explorer, [])
+
+
+def test_span_rank_table_needs_the_subject_in_the_gallery():
+    class _NoGallery(_TinySet):
+        def __init__(self):
+            super().__init__()
+            keep = [i for i, info in enumerate(self.infos) if not (info.sid == "003" and info.type == "nm-01")]
+            self.infos, self.data = [self.infos[i] for i in keep], [self.data[i] for i in keep]
+
+    explorer = ex.SpanExplorer(GaitGS("tiny").eval(), _NoGallery(), spans=(3,))
+    with pytest.raises(ValueError, match="subject 003 has no gallery sequence at view 090"):
+        ex.span_rank_table(explorer, [ex.Walker("003", "090", "nm-05")])
+
+
+def test_plot_ranks_by_span_draws_one_line_per_table_and_the_stride():
+    import matplotlib.pyplot as plt
+
+    from gaitgs_lib.viz.explorer import plot_ranks_by_span
+
+    a = ex.SpanRanks([3, 6], np.array([[2, 1, 1], [3, 2, 1]]), [10, 12], 4)
+    b = ex.SpanRanks([3, 6], np.array([[4, 4, 3], [1, 2, 2]]), [9, 9], 4)
+    fig = plot_ranks_by_span({"micro": a, "long-span": b}, stride=5.0, title="t")
+    left, right = fig.axes[:2]
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["micro (2 walkers)", "long-span (2 walkers)"]
+    xs = [tuple(line.get_xdata()) for line in left.lines]
+    assert (3, 6) in xs and (11.0,) in xs and (9.0,) in xs  # every frame: at the walkers' mean length
+    assert (5.0, 5.0) in xs  # one stride, vertical
+    ys = [tuple(np.round(line.get_ydata(), 3)) for line in left.lines]
+    assert (0.0, 50.0) in ys and (25.0, 25.0) in ys  # micro's rank-1 at spans 3, 6; chance 100/4
+    assert (2.5, 2.5) in [tuple(line.get_ydata()) for line in right.lines]  # chance mean rank (4+1)/2
+    assert right.yaxis_inverted() and "mean rank" in right.get_ylabel()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no tables"):
+        plot_ranks_by_span({}, stride=5.0)

@@ -8,7 +8,9 @@ Three figures, one per control group of the notebook, each drawn from what
 - `plot_span_attention`: the class token's attention to every frame (or unit) for one span,
   under the gait phase (docs/architecture.md §6);
 - `plot_span_curve`: distance to the gallery vs frames fed, with the rank of the right subject
-  (draws with `viz.model.plot_span_distances`).
+  (draws with `viz.model.plot_span_distances`);
+- `plot_ranks_by_span`: rank-1 and mean rank of the right subject vs frames fed, one line per
+  data set (the cue sets, docs/cue-study.md), with one stride marked.
 
 `FigurePanel` joins a group of widgets to ONE figure that is replaced in place after every
 change, with a status line that says when it is computing and how long the update took.
@@ -29,7 +31,7 @@ from matplotlib.patches import Rectangle
 from gaitgs_lib.viz.model import plot_span_distances
 
 __all__ = ["timeline_rows", "plot_timeline", "plot_span_attention", "plot_span_curve",
-           "figure_png", "FigurePanel"]
+           "plot_ranks_by_span", "figure_png", "FigurePanel"]
 
 FRAMES_PER_ROW = 20  # silhouettes per row of the timeline (about 0.5 inch each)
 WINDOW_COLOURS = ("tab:orange", "tab:purple", "tab:green")
@@ -202,6 +204,50 @@ def plot_span_curve(spans: Sequence[int], distances, sids: Sequence[str], subjec
         rank_axis = ax.secondary_xaxis("top")
         rank_axis.set_xticks(list(spans), [str(r) for r in ranks], color="tab:red", fontsize=8)
         rank_axis.set_xlabel(f"rank of {subject} (1 = first)", color="tab:red", fontsize=8)
+    return fig
+
+
+def plot_ranks_by_span(tables: Mapping[str, object], stride: float, title: str = "") -> Figure:
+    """Rank-1 (left) and mean rank (right) of the right subject vs frames fed, one line per table.
+
+    tables: name -> `explore.SpanRanks` (`spans`, `ranks [walkers, len(spans) + 1]`,
+    `last_spans`, `gallery_size`); the last column (every frame) is drawn at the walkers' mean
+    number of frames, with an open marker. stride: frames per stride (`explore.stride_frames`),
+    drawn as a dotted vertical line and as the top axis (in strides). Dashed grey: chance,
+    `100 / gallery_size` % and `(gallery_size + 1) / 2`.
+    """
+    if not tables:
+        raise ValueError("plot_ranks_by_span: no tables to draw")
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9), layout="constrained")
+    sizes = sorted({int(t.gallery_size) for t in tables.values()})
+    for k, (name, t) in enumerate(tables.items()):
+        colour = f"C{k}"
+        x = [*t.spans, float(np.mean(t.last_spans))]
+        for ax, y in zip(axes, (t.rank1(), t.mean_rank())):
+            ax.plot(x[:-1], y[:-1], "-o", color=colour, ms=4, label=f"{name} ({len(t.ranks)} walkers)")
+            ax.plot(x[-2:], y[-2:], ":", color=colour)
+            ax.plot(x[-1:], y[-1:], "o", color=colour, mfc="white", ms=6)
+    for ax, ylabel, chance in ((axes[0], "rank-1 (% of walkers)", [100 / m for m in sizes]),
+                               (axes[1], "mean rank of the right subject", [(m + 1) / 2 for m in sizes])):
+        for c in chance:
+            ax.axhline(c, color="grey", ls="--", lw=1)
+        ax.axvline(stride, color="black", ls=":", lw=1.2)
+        ax.set_xscale("log")
+        ticks = sorted({s for t in tables.values() for s in t.spans})
+        ax.set_xticks(ticks, [str(s) for s in ticks], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel("span fed (frames from the first; open marker: every frame)")
+        ax.set_ylabel(ylabel)
+        top = ax.secondary_xaxis("top", functions=(lambda f: f / stride, lambda n: n * stride))
+        top.set_xticks([0.25, 0.5, 1, 2, 3], ["¼", "½", "1", "2", "3"], fontsize=8)
+        top.set_xlabel(f"strides (1 stride = {stride:.1f} frames, dotted)", fontsize=8)
+    axes[0].set_ylim(-3, 103)
+    axes[1].set_ylim(0.5, max(sizes) + 0.5)
+    axes[1].invert_yaxis()  # better ranks higher up, as on the left
+    axes[0].text(0.01, 0.99, "chance: dashed", transform=axes[0].transAxes, va="top", fontsize=8, color="grey")
+    axes[0].legend(fontsize=8, loc="center left")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig
 
 
