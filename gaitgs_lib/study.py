@@ -78,14 +78,17 @@ def cue_data(cue: str, design: StudyDesign = DESIGN, root="data", progress: bool
                             cue_strength=design.cue_strength[cue])
 
 
-def evaluate_cue_model(model, data, batch_size: int = 32) -> dict:
-    """Rank-1 (%) of held-out subjects: probes nm-05/06 against gallery nm-01..04, other views only."""
+def evaluate_cue_model(model, data, batch_size: int = 32, num_workers: int | None = None) -> dict:
+    """Rank-1 (%) of held-out subjects: probes nm-05/06 against gallery nm-01..04, other views only.
+
+    num_workers: the embedding's loader processes (None: the evaluator's default; the study's
+    cells use 0, one process per cell)."""
     from .data.dataset import GaitDataset
     from .evaluation import extract_embeddings
     from .evaluation.protocols import cross_view_protocol
 
     ds = GaitDataset(data, split="test", cache=True, size=tuple(model.cfg.input_hw))
-    emb = extract_embeddings(model, ds, batch_size=batch_size)
+    emb = extract_embeddings(model, ds, batch_size=batch_size, progress=False, num_workers=num_workers)
     res = cross_view_protocol(emb["embeddings"], emb["sids"], emb["types"], emb["views"], GALLERY, PROBES,
                               protocol="cue-study")
     return {"rank1": round(float(res["mean"]["NM"]), 2),
@@ -97,32 +100,49 @@ def cell_dir(runs: Path, cue: str, variant: str, seed: int) -> Path:
     return Path(runs) / cue / variant / f"seed-{seed}"
 
 
+def _finished_iteration(run: Path) -> int:
+    """The iteration of a run folder's latest checkpoint (-1: none)."""
+    import torch
+
+    latest = run / "checkpoints" / "latest.pt"
+    if not latest.is_file():
+        return -1
+    return int(torch.load(latest, map_location="cpu", weights_only=True).get("iteration", -1))
+
+
 def run_cell(cue: str, variant: str, seed: int, design: StudyDesign = DESIGN, data_root="data",
-             runs="runs/cue-ablation", export: Path | None = None, progress: bool = False) -> dict:
-    """Train and score one cell (resuming a stopped run) -> its record; `export` also saves the weights there."""
+             runs="runs/cue-ablation", export: Path | None = None, progress: bool = False,
+             num_workers: int | None = 0) -> dict:
+    """Train and score one cell (resuming a stopped run) -> its record; `export` also saves the weights there.
+
+    A run folder whose checkpoint already holds every iteration is scored without training again."""
     import torch
 
     from .modeling import load_trained_model
-    from .training import export_checkpoint, train
+    from .training import export_checkpoint, read_metrics, train
 
     _check_cell(cue, variant, design)
     data = cue_data(cue, design, data_root)
     out = cell_dir(Path(runs), cue, variant, seed)
-    resume = (out / "checkpoints" / "latest.pt").is_file()
+    done = _finished_iteration(out)
+    resume = done >= 0
     cpu0, wall0 = _cpu_seconds(), time.perf_counter()
-    result = train(design.preset, data, out, resume=resume, overwrite=out.exists() and not resume,
-                   device="cpu", progress=progress, **design.train_overrides(variant, seed))
+    if done >= design.iterations:
+        checkpoint, iteration, history = out / "checkpoints" / "latest.pt", done, read_metrics(out)
+    else:
+        result = train(design.preset, data, out, resume=resume, overwrite=out.exists() and not resume,
+                       device="cpu", progress=progress, **design.train_overrides(variant, seed))
+        checkpoint, iteration, history = result.checkpoint, result.iteration, result.history or read_metrics(out)
     cpu1, wall1 = _cpu_seconds(), time.perf_counter()
-    model, _ = load_trained_model(result.checkpoint, device="cpu")
-    scores = evaluate_cue_model(model, data)
+    model, _ = load_trained_model(checkpoint, device="cpu")
+    scores = evaluate_cue_model(model, data, num_workers=num_workers)
     meta = json.loads((Path(data) / "meta.json").read_text())
     if export is not None:
-        export_checkpoint(result.checkpoint, export)
-    history = result.history or []
+        export_checkpoint(checkpoint, export)
     return {
         "cue": cue, "variant": variant, "seed": int(seed), **scores,
         "chance": round(100.0 / scores["num_subjects"], 2),
-        "iterations": int(result.iteration), "frames": design.frames, "batch": [design.p, design.k],
+        "iterations": int(iteration), "frames": design.frames, "batch": [design.p, design.k],
         "preset": design.preset, "final_loss": round(float(history[-1]["loss"]), 4) if history else None,
         "train_cpu_s": round(cpu1 - cpu0, 1), "train_wall_s": round(wall1 - wall0, 1),
         "eval_cpu_s": round(_cpu_seconds() - cpu1, 1), "resumed": resume, "threads": torch.get_num_threads(),
