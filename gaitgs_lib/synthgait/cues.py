@@ -32,7 +32,7 @@ from .covariates import Outfit, sample_outfit
 from .motion import ANGLES, A, N_HARMONICS, Gait, population_coefficients
 from .sequence import Subject, make_subject, rng_for
 
-__all__ = ["CUES", "CUE_VERSION", "CueEvents", "cue_subjects", "shared_gait", "long_span_orders"]
+__all__ = ["CUES", "CUE_VERSION", "CueEvents", "cue_examples", "cue_subjects", "long_span_orders", "shared_gait"]
 
 CUES = ("shape", "cycle", "micro", "long-span")
 # 1: the first cue data sets (docs/synthgait-generator.md, "Cue data sets")
@@ -183,3 +183,59 @@ def cue_subjects(cue: str, seed: int, n: int, strength: float = 1.0) -> list[tup
         out.append((Subject(sid=sid, body=sub_body, gait=sub_gait, bags=bags, coat=coat, outfit=sub_outfit,
                             wear=()), events))
     return out
+
+
+LONG_SPAN_NAMES = ("left arm up", "right arm up", "left elbow", "right elbow", "left knee", "right knee")
+
+
+def cue_examples(cue: str, n_subjects: int = 3, seed: int = 0, strength: float = 1.0, view: str = "090") -> dict:
+    """What a picture of a cue shows: preprocessed frames (noise off) of a few subjects, chosen per cue.
+
+    shape / cycle: six frames at the same stride phases for every subject (one stride);
+    micro: the seven frames around each subject's hand flick (flick frames flagged);
+    long-span: the frame at the peak of each of six successive strides' movement (its name as label).
+    Returns {"frames": uint8 [n_subjects, columns, 64, 64], "rows": subject labels,
+    "columns": column labels, "labels": per-panel labels [n_subjects][columns], "flagged": bool
+    [n_subjects, columns]}.
+    """
+    from .preprocess import preprocess_walk
+    from .sequence import render_walk
+
+    subs = cue_subjects(cue, seed, max(n_subjects, 2), strength)[:n_subjects]
+    frames, labels, flagged, rows = [], [], [], []
+    for sub, events in subs:
+        n = 190 if cue == "long-span" else 60
+        walk = render_walk(sub, "nm-01", view, seed, noise=False, n_frames=n, events=events)
+        seq, ph = preprocess_walk(walk.frames), walk.posed["phase"]
+        if len(seq) != len(ph):
+            raise RuntimeError(f"cue_examples: {cue} subject {sub.sid} lost frames in preprocessing")
+        if cue in ("shape", "cycle"):
+            start = int(np.flatnonzero(np.diff(np.floor(ph)) > 0)[0]) + 1          # the first heel strike
+            idx = [int(np.argmin(np.abs(ph - (ph[start] + k / 6)))) for k in range(6)]
+            columns = [f"phase {k}/6" for k in range(6)]
+            lab, flag = ["" for _ in idx], [False] * 6
+        elif cue == "micro":
+            hand = _crossings(ph, events.phases[0])[0]
+            idx = list(range(max(hand - 3, 0), max(hand - 3, 0) + 7))
+            columns = [f"t{d:+d}" for d in range(-3, 4)]
+            off = events(ph, None)
+            flag = [bool(np.abs(off[t]).sum() > 0) for t in idx]
+            lab = [("hand flick" if off[t, 0, A["elbow_flexion"]] else "foot flick") if f else "" for t, f in zip(idx, flag)]
+        else:
+            lo, hi = LONG_SPAN_PHASE
+            rng = rng_for(0)                                                        # which movement comes first
+            off = events(ph, rng)
+            idx, lab = [], []
+            for k in range(int(np.floor(ph[0])) + 1, int(np.floor(ph[0])) + 7):
+                peak = int(np.argmin(np.abs(ph - (k + (lo + hi) / 2))))
+                idx.append(peak)
+                active = [e for e, (side, angle, _) in enumerate(LONG_SPAN_EVENTS) if abs(off[peak, side, A[angle]]) > 0]
+                lab.append(LONG_SPAN_NAMES[active[0]] if active else "")
+            columns = [f"stride {k + 1}" for k in range(6)]
+            flag = [False] * 6
+        frames.append(seq[idx])
+        labels.append(lab)
+        flagged.append(flag)
+        rows.append(f"subject {sub.sid}")
+    return {"frames": np.stack(frames), "rows": rows, "columns": columns, "labels": labels,
+            "flagged": np.array(flagged)}

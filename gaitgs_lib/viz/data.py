@@ -470,3 +470,37 @@ def plot_signals(signals: Mapping[str, np.ndarray], xlabel: str, ylabel: str, ti
         top = ax.secondary_xaxis("top", functions=(lambda f: f / fps, lambda t: t * fps))
         top.set_xlabel("time (s)")
     return ax.figure
+
+
+def show_cue(cue: str, n_subjects: int = 3, strength: float = 1.0, seed: int = 0) -> Figure:
+    """A picture of one SynthGait cue set (docs/synthgait-generator.md, "Cue data sets"): a few subjects, one row each.
+
+    `synthgait.cues.cue_examples` chooses the frames: the same stride phases (shape, cycle), the
+    frames around a hand flick with the flick's frames framed in red (micro), one frame per
+    stride at its movement, named (long-span).
+    """
+    from ..synthgait.cues import cue_examples
+
+    ex = cue_examples(cue, n_subjects, seed, strength)
+    frames = ex["frames"]                                           # [rows, cols, 64, 64]
+    rows, cols = frames.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(1.25 * cols + 0.6, 1.45 * rows + 0.6), squeeze=False)
+    for i in range(rows):
+        for j in range(cols):
+            ax = axes[i, j]
+            ax.imshow(to_image(frames[i, j][:, 10:54]), cmap="gray", vmin=0, vmax=1)
+            _blank(ax, xlabel=ex["labels"][i][j] or None, ylabel=ex["rows"][i] if j == 0 else None)
+            if ex["flagged"][i, j]:
+                for spine in ax.spines.values():
+                    spine.set_visible(True)
+                    spine.set_color("red")
+                    spine.set_linewidth(2.5)
+            if i == 0:
+                ax.set_title(ex["columns"][j], fontsize=9)
+    fig.suptitle(f"cue '{cue}' (strength {strength:g}): " + {
+        "shape": "bodies and clothes differ, the gait is shared",
+        "cycle": "one body; the timing within a stride differs",
+        "micro": "one body and gait; two-frame flicks at a subject's own phases",
+        "long-span": "one body and gait; the order of movements from stride to stride differs"}[cue], fontsize=10)
+    fig.tight_layout()
+    return fig
