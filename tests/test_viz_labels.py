@@ -86,8 +86,14 @@ CASES = {
                                                                       continuous=True),
     "plot_condition_bars": lambda: vr.plot_condition_bars(vr.PAPER_CASIA_B_64),
     "plot_ablation_bars": lambda: vr.plot_ablation_bars(ABLATION, title="ablation"),
+    "show_cue": lambda: vd.show_cue("micro", n_subjects=2),
+    "plot_cue_matrix": lambda: vr.plot_cue_matrix(CUE_RECORDS),
     "show_retrieval": lambda: vr.show_retrieval(_sils(1)[0], _sils(3), [True, False, True], "p", ["a", "b", "c"]),
 }
+
+# a cue study: 2 cues x 2 variants x 2 seeds (one cell missing)
+CUE_RECORDS = [{"cue": c, "variant": v, "seed": s, "rank1": 50.0 + 10 * s - 20 * (v != "full"), "chance": 6.25}
+               for c in ("micro", "long-span") for v in ("full", "no-mcm") for s in (0, 1)][:-1]
 
 # single-panel helpers: name -> a call that draws into the given Axes
 SINGLE_PANEL = {
@@ -102,6 +108,7 @@ SINGLE_PANEL = {
     "plot_cmc": lambda ax: vr.plot_cmc({"model": [50.0, 100.0]}, ax=ax),
     "plot_embedding_projection": lambda ax: vr.plot_embedding_projection(np.random.rand(6, 2), list("aabbcc"), ax=ax),
     "plot_condition_bars": lambda ax: vr.plot_condition_bars({"m": {"NM": 1.0, "BG": 2.0, "CL": 3.0}}, ax=ax),
+    "plot_cue_matrix": lambda ax: vr.plot_cue_matrix(CUE_RECORDS, ax=ax),
 }
 
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 __all__ = [
+    "show_cue",
     "to_image",
     "feature_energy",
     "overlay_rgb",

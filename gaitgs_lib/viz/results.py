@@ -25,7 +25,7 @@ from .data import _blank, to_image
 from ..training.metrics import read_metrics  # the one reader of metrics.jsonl (a run folder or the file)
 
 __all__ = [
-    "read_metrics", "smooth_curve", "plot_training_curves", "LiveCurves",
+    "plot_cue_matrix", "read_metrics", "smooth_curve", "plot_training_curves", "LiveCurves",
     "toy_embedding_2d", "triplet_zones", "plot_triplet_geometry", "pair_distances", "plot_pair_distances",
     "plot_rank1_heatmaps", "plot_per_view_rank1", "plot_cmc",
     "pca_2d", "plot_embedding_projection",
@@ -650,12 +650,15 @@ def plot_cue_matrix(records, cues: Sequence[str] | None = None, variants: Sequen
             text[i, j] = line
     ax = _new_ax(ax, figsize=(1.9 * len(variants) + 1.5, 1.0 * len(cues) + 1.6))
     lim = max(10.0, float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 10.0)
-    sns.heatmap(delta, ax=ax, cmap="RdBu", vmin=-lim, vmax=lim, annot=text, fmt="", annot_kws={"fontsize": 8},
-                xticklabels=variants, yticklabels=cues, linewidths=0.5, linecolor="white",
+    sns.heatmap(delta, ax=ax, cmap="RdBu", vmin=-lim, vmax=lim, annot=False, xticklabels=variants,
+                yticklabels=cues, linewidths=0.5, linecolor="white",
                 cbar_kws={"label": f"Δ rank-1 vs {baseline} (points)"})
     ax.set_facecolor("0.85")                                     # the baseline column (no difference to show)
     for i, c in enumerate(cues):
         for j, v in enumerate(variants):
+            dark = np.isfinite(delta[i, j]) and abs(delta[i, j]) > 0.6 * lim
+            ax.text(j + 0.5, i + 0.5, text[i, j], ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")
             s = summary.get((c, v))
             if s is not None and s["verdict"] in ("drop", "gain"):
                 ax.add_patch(plt.Rectangle((j + 0.04, i + 0.04), 0.92, 0.92, fill=False, lw=2, ec="black"))
