@@ -41,7 +41,7 @@ class StudyDesign:
     iterations: int = 150             # the whole schedule (lr x 0.1 at 80 %)
     frames: int = 40                  # training clip: ~1.5 strides at 25 fps, so two strides' movements meet
     p: int = 8                        # subjects per batch
-    k: int = 4                        # sequences per subject
+    k: int = 2                        # sequences per subject
     data_preset: str = "cue"          # SynthGait preset of the cue sets (40 subjects, 24 train / 16 test)
     data_seed: int = 0
     # calibrated on the full model alone before the study (docs/cue-study.md, "Calibration")
