@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = ["DESIGN", "StudyDesign", "VARIANTS", "cell_key", "cue_data", "evaluate_cue_model", "load_records", "main",
-           "run_cell", "run_study", "shipped_checkpoint"]
+           "markdown_table", "run_cell", "run_study", "shipped_checkpoint"]
 
 VARIANTS = ("full", "no-coarse", "no-mcm", "no-global-span", "no-pieg")
 GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
@@ -172,6 +172,34 @@ def load_records(path) -> list[dict]:
                                                 for r in records):
         raise ValueError(f"{path}: expected a JSON list of records with cue, variant, seed and rank1")
     return records
+
+
+def markdown_table(records, design: StudyDesign = DESIGN) -> str:
+    """The study's results as a markdown table (rows: cues; columns: variants; mean ± sd over seeds,
+    Δ against `full`, and the decision rule's verdict), as the README shows it."""
+    from .evaluation import summarise_cells
+
+    summary = summarise_cells(records)
+    head = "| cue | " + " | ".join(f"`{v}`" for v in design.variants) + " |"
+    lines = [head, "| --- |" + " ---: |" * len(design.variants)]
+    for cue in design.cues:
+        cells = []
+        for v in design.variants:
+            s = summary.get((cue, v))
+            if s is None:
+                cells.append("not run")
+                continue
+            text = f"{s['mean']:.1f} ± {s['sd']:.1f}" if s["n"] > 1 else f"{s['mean']:.1f}"
+            if v != "full" and s["verdict"] != "-":
+                text += f" ({s['delta']:+.1f}{', **' + s['verdict'] + '**' if s['verdict'] != 'same' else ''})"
+            cells.append(text)
+        lines.append(f"| `{cue}` | " + " | ".join(cells) + " |")
+    seeds = sorted({int(r["seed"]) for r in records})
+    lines.append("")
+    lines.append(f"Rank-1 % of 16 held-out subjects (chance 6.25 %), mean ± sd over seeds {seeds}; in brackets "
+                 "the difference from `full`, in bold where it is a drop or a gain by the rule of docs/cue-study.md "
+                 "(at least 5 points and 2 standard errors).")
+    return "\n".join(lines)
 
 
 def _save_records(path: Path, records: list[dict]) -> None:
