@@ -74,6 +74,7 @@ CASES = {
     "plot_parameter_bars": lambda: vm.plot_parameter_bars({"a": 1000, "b": 234}),
     "plot_span_distances": lambda: vm.plot_span_distances([3, 6], np.ones((2, 3)), ["a", "b", "c"], highlight=[1]),
     "plot_view_scores": lambda: vm.plot_view_scores(np.full(3, 1 / 3), ["000", "018", "036"], true_view="018"),
+    "plot_cape": lambda: vm.plot_cape(torch.randn(4, 1, 7), torch.randn(4, 10, 3), torch.randn(4, 10, 3)),
     # viz.results
     "plot_training_curves": lambda: vr.plot_training_curves(RECORDS, resumed_at=2),
     "plot_metric_comparison": lambda: vr.plot_metric_comparison({"a": RECORDS, "b": RECORDS[:3]}, key="loss"),

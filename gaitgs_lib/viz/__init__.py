@@ -26,7 +26,7 @@ Modules:
 - `gaitgs_lib.viz.model`: the model's insides: the whole-network diagram with its tensor
   shapes, B3D kernels, row-dependency maps (what STEM's strips can see), frames vs units,
   horizontal pooling, attention heatmaps, MCM attention over time, class-token attention,
-  parameter bars, the span explorer's distance curves, the view classifier's scores (notebooks 02, 03, 04, 07).
+  parameter bars, the span explorer's distance curves, the view classifier's scores, CAPE (notebooks 02, 03, 04, 07).
 - `gaitgs_lib.viz.results`: training and results: loss curves, triplet geometry, pair
   distances, retrieval examples, rank-1 heatmaps per view, CMC curves, embedding
   projections, ablation bars, the cue study's matrix (notebooks 00, 05, 06, 08).

@@ -4,7 +4,7 @@ The whole network as a diagram with the tensor shapes of a real forward pass
 (`architecture_shapes`, `show_architecture`); MGFE's pieces (B3D kernels, what STEM's strips
 can see, frames vs units); horizontal pooling; attention heatmaps per head/part (d2l's
 `show_heatmaps` idea), MCM attention over time, the class token's attention aligned with
-the silhouettes, parameter bar charts, the span explorer's distance curves and the view classifier's scores.
+the silhouettes, parameter bar charts, the span explorer's distance curves, the view classifier's scores and CAPE's kernels.
 Every helper returns the matplotlib Figure (see `gaitgs_lib.viz` for the conventions).
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "plot_parameter_bars",
     "plot_span_distances",
     "plot_view_scores",
+    "plot_cape",
 ]
 
 STRIP_PAD = 1  # grey columns on each side of a frame in a silhouette strip, so frame borders show
@@ -635,16 +636,81 @@ def plot_span_distances(spans: Sequence[int], distances, labels: Sequence[str], 
 
 def plot_view_scores(probabilities, view_names: Sequence[str], true_view: str | None = None,
                      title: str = "PIEG view prediction", ax=None):
-    """Bar chart of PIEG's view probabilities (softmax of the view logits) for one sequence (one panel)."""
+    """Bar chart of PIEG's view probabilities (softmax of the view logits) for one sequence (one panel).
+
+    The true view's column is shaded green over the whole height, so that it shows even when the
+    model puts almost no probability on it; every bar carries its value. The y axis ends a little
+    above the largest probability (not at 1), so that small differences between views are visible.
+    """
     p = _np(probabilities)
     if p.shape != (len(view_names),):
         raise ValueError(f"plot_view_scores: {p.shape} probabilities for {len(view_names)} views")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3), layout="constrained")
+    top = min(1.0, float(p.max()) * 1.25 + 1e-3)
+    x = np.arange(len(view_names))
+    if true_view is not None and true_view in list(view_names):
+        i = list(view_names).index(true_view)
+        ax.axvspan(i - 0.5, i + 0.5, color="tab:green", alpha=0.18, lw=0)
+        ax.text(i, top * 0.97, "true\nview", ha="center", va="top", fontsize=8, color="darkgreen")
     colours = ["tab:green" if v == true_view else "tab:blue" for v in view_names]
-    ax.bar(view_names, p, color=colours)
+    ax.bar(x, p, color=colours, edgecolor="black", linewidth=0.5)
+    for xi, pi in zip(x, p):
+        ax.text(xi, pi + top * 0.01, f"{pi:.2f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x, list(view_names))
+    ax.set_xlim(-0.5, len(view_names) - 0.5)
     ax.set_xlabel("view (degrees)" + (" — green: the true view" if true_view is not None else ""))
     ax.set_ylabel("probability")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, top)
     ax.set_title(title)
     return ax.figure
+
+
+def plot_cape(kernels, tokens, added, title: str = "CAPE: what the positional encoding adds"):
+    """CAPE's depthwise kernels, and how large the signal it adds to each token is (two panels).
+
+    kernels: `[c, 1, k]` or `[c, k]`, one temporal kernel per channel (docs/architecture.md §6,
+    GCM). tokens `E` and added `CAPE(E)`: `[c, s, p]` for one sequence. Left: the kernels,
+    channel x time offset (a diverging map centred on 0). Right: per frame, the size of what
+    CAPE adds relative to the token it is added to, `||CAPE(E)_t|| / ||E_t||` over the
+    channels, one thin line per part and their mean in bold: the zero padding at the ends of
+    the sequence shows as a change at the first and last `k // 2` frames (shaded).
+    """
+    w = _np(kernels)
+    w = w.reshape(w.shape[0], -1)                                        # [c, k]
+    e, a = _np(tokens), _np(added)
+    if e.ndim != 3 or e.shape != a.shape:
+        raise ValueError(f"plot_cape: expected tokens and added of one shape [c, s, p], got {e.shape} and {a.shape}")
+    c, k = w.shape
+    ratio = np.linalg.norm(a, axis=0) / np.maximum(np.linalg.norm(e, axis=0), 1e-12)   # [s, p]
+    s = ratio.shape[0]
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained",
+                                   gridspec_kw={"width_ratios": [1, 1.8]})
+    bound = float(np.abs(w).max()) or 1.0
+    offsets = np.arange(k) - k // 2
+    im = ax0.imshow(w, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto", interpolation="nearest",
+                    extent=(offsets[0] - 0.5, offsets[-1] + 0.5, c - 0.5, -0.5))
+    ax0.set_xticks(offsets)
+    ax0.set_xlabel("time offset (frames)")
+    ax0.set_ylabel("channel")
+    ax0.set_title(f"{c} depthwise kernels of length {k}", fontsize=10)
+    fig.colorbar(im, ax=ax0, label="kernel weight")
+    t = np.arange(s)
+    for j in range(ratio.shape[1]):
+        ax1.plot(t, ratio[:, j], color="0.6", lw=0.7)
+    ax1.plot(t, ratio.mean(1), color="black", lw=2, marker=".", label="mean over parts")
+    ax1.plot([], [], color="0.6", lw=0.7, label="one part")
+    for lo, hi in ((-0.5, k // 2 - 0.5), (s - k // 2 - 0.5, s - 0.5)):
+        ax1.axvspan(lo, hi, color="tab:orange", alpha=0.15, lw=0)
+    ax1.set_xlim(-0.5, s - 0.5)
+    ax1.set_ylim(0, None)
+    ax1.set_xlabel("frame")
+    ax1.set_ylabel("||CAPE(E)|| / ||E|| per token")
+    ax1.set_title("size of the added position signal, per frame and part", fontsize=10)
+    ax1.grid(alpha=0.3)
+    handles, labels = ax1.get_legend_handles_labels()
+    handles.append(Patch(color="tab:orange", alpha=0.15))
+    labels.append("kernel reaches into the zero padding")
+    ax1.legend(handles, labels, fontsize=8, loc="best")
+    fig.suptitle(title)
+    return fig
