@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
@@ -347,7 +348,8 @@ def plot_rank1_heatmaps(result: Mapping, conditions: Sequence[str] | None = None
 
     `result` is a `casia_b_protocol` / `cross_view_protocol` dict (matrices in %). Every cell
     carries its value (up to 14 views); the diagonal (identical views, excluded from the
-    mean) keeps its value, in italics inside a white frame. Sequential colour map from 0 to
+    mean) keeps its value, in italics inside a white frame (drawn with seaborn's `heatmap`, which
+    picks each value's text colour against its cell). Sequential colour map from 0 to
     100 %, one labelled colour bar for all panels; every panel names all its views the same way.
     """
     conditions = list(conditions or result["conditions"])
@@ -358,25 +360,28 @@ def plot_rank1_heatmaps(result: Mapping, conditions: Sequence[str] | None = None
         _, axes = plt.subplots(1, len(conditions), figsize=(side * len(conditions) + 1.2, side + 0.6),
                                squeeze=False, layout="constrained")
         axes = axes[0]
-    im = None
     for ax, cond in zip(axes, conditions):
-        mat = np.asarray(result["matrices"][cond], dtype=float)
-        im = ax.imshow(mat, vmin=0, vmax=100, cmap=cmap, interpolation="nearest")
-        if annot and k <= 14:
-            for (i, j), v in np.ndenumerate(mat):
-                if np.isfinite(v):
-                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8 if k <= 11 else 6.5,
-                            color="white" if v < 55 else "black", style="italic" if i == j else "normal")
+        mat = np.asarray(result["matrices"][cond], dtype=float)       # [probe views, gallery views]
+        show_values = annot and k <= 14
+        sns.heatmap(mat, vmin=0, vmax=100, cmap=cmap, ax=ax, cbar=False, square=True, linewidths=0,
+                    annot=show_values, fmt=".0f", annot_kws={"fontsize": 8 if k <= 11 else 6.5},
+                    xticklabels=views, yticklabels=views)
+        if show_values:  # seaborn picks each value's colour against its cell; the diagonal in italics
+            for text in ax.texts:
+                x, y = text.get_position()
+                if int(x) == int(y):
+                    text.set_style("italic")
         for i in range(min(mat.shape)):
-            ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", lw=1.6))
-        ax.set_xticks(range(k), views, fontsize=8, rotation=90)
-        ax.set_yticks(range(k), views, fontsize=8)
+            ax.add_patch(plt.Rectangle((i, i), 1, 1, fill=False, edgecolor="white", lw=1.6))
+        ax.tick_params(axis="x", labelsize=8, labelrotation=90)
+        ax.tick_params(axis="y", labelsize=8, labelrotation=0)
         ax.set_xlabel("gallery view (degrees)")
         ax.set_ylabel("probe view (degrees)")
         ax.set_title(f"{cond}: mean {result['mean'][cond]:.1f} %\n(framed diagonal: same view, excluded)",
                      fontsize=10)
     fig = axes[0].figure
-    fig.colorbar(im, ax=list(axes), shrink=0.85, label="rank-1 (%)")
+    fig.colorbar(plt.cm.ScalarMappable(norm=plt.Normalize(0, 100), cmap=cmap), ax=list(axes), shrink=0.85,
+                 label="rank-1 (%)")
     if title:
         fig.suptitle(title)
     return fig
