@@ -117,7 +117,8 @@ LAYERS = [
     {"gaitgs_lib", "config", "fileio", "runtime", "distance"},  # foundations (the root package is lazy)
     {"data", "modeling", "losses", "baselines"},  # data on disk, the network, the loss
     {"synthgait", "training", "evaluation"},  # programs built on them
-    {"viz", "explore", "notebook", "course", "study"},  # what the notebooks and the instructor use
+    {"study"},  # experiments built on those programs (the cue study)
+    {"viz", "explore", "notebook", "course"},  # what the notebooks and the instructor use
     {"__main__"},  # the command dispatcher
 ]
 
