@@ -652,12 +652,15 @@ def plot_view_scores(probabilities, view_names: Sequence[str], true_view: str | 
     if true_view is not None and true_view in list(view_names):
         i = list(view_names).index(true_view)
         ax.axvspan(i - 0.5, i + 0.5, color="tab:green", alpha=0.18, lw=0)
-        ax.text(i, top * 0.97, "true\nview", ha="center", va="top", fontsize=8, color="darkgreen")
     colours = ["tab:green" if v == true_view else "tab:blue" for v in view_names]
     ax.bar(x, p, color=colours, edgecolor="black", linewidth=0.5)
     for xi, pi in zip(x, p):
         ax.text(xi, pi + top * 0.01, f"{pi:.2f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, list(view_names))
+    for tick, v in zip(ax.get_xticklabels(), view_names):
+        if v == true_view:
+            tick.set_color("darkgreen")
+            tick.set_fontweight("bold")
     ax.set_xlim(-0.5, len(view_names) - 0.5)
     ax.set_xlabel("view (degrees)" + (" — green: the true view" if true_view is not None else ""))
     ax.set_ylabel("probability")
