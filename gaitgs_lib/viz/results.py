@@ -312,30 +312,37 @@ def plot_pair_distances(pos, neg, margin: float | None = None, ax=None, title: s
     """Histograms of positive-pair and negative-pair distances (density), and the triplet margin.
 
     Training should pull the blue (same subject) mass left of the orange (different subjects)
-    mass; the gap between them is what the triplet margin asks for. With `margin`, a grey
+    mass; the gap between them is what the triplet margin asks for. Drawn with seaborn's
+    `histplot`: shared bins, outlined bars so that the overlap stays readable, and a kernel
+    density curve over each group with at least three distinct values. With `margin`, a grey
     band of that width starts at the median positive distance; when the band is wider than
-    the whole plot (an untrained network maps everything close together), a note says so.
+    the whole plot (an untrained network maps everything close together), the legend says so.
     """
     ax = _new_ax(ax, (5.5, 3.5))
     pos, neg = np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
     right = max(pos.max(initial=0), neg.max(initial=0)) * 1.02 + 1e-9
     bins = np.linspace(0, right, 40)
-    ax.hist(pos, bins=bins, density=True, alpha=0.6, color="C0", label=f"same subject ({len(pos)} pairs)")
-    ax.hist(neg, bins=bins, density=True, alpha=0.6, color="C1", label=f"different subjects ({len(neg)} pairs)")
+    for values, colour, name in ((pos, "C0", "same subject"), (neg, "C1", "different subjects")):
+        if len(values):
+            sns.histplot(values, bins=bins, stat="density", element="step", alpha=0.35, color=colour, ax=ax,
+                         kde=len(np.unique(values)) >= 3, line_kws={"lw": 1.8},
+                         label=f"{name} ({len(values)} pairs)")
     ax.set_xlim(0, right)
+    note = None
     if margin is not None and len(pos):
         m = float(np.median(pos))
         if m + margin <= right:
             ax.axvspan(m, m + margin, color="0.5", alpha=0.25, lw=0,
                        label=f"margin {margin} beyond the median\nsame-subject distance")
         else:
-            ax.text(0.98, 0.55, f"the margin {margin} is wider\nthan the whole range\nshown: every triple\nis active",
-                    transform=ax.transAxes, ha="right", va="top", fontsize=8,
-                    bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"})
+            note = f"the margin {margin} is wider than the\nwhole range shown: every triple is active"
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # headroom for the legend
     ax.set_xlabel("distance (mean over parts)")
     ax.set_ylabel("density")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper right")
+    legend = ax.legend(fontsize=8, loc="upper right", title=note, title_fontsize=8)
+    if note:
+        legend.get_title().set_ha("left")
     return ax.figure
 
 
