@@ -126,14 +126,28 @@ def _not_a_torch_file(path: Path) -> str | None:
     return f"it is a text file, not a PyTorch checkpoint (it starts with {first!r})"
 
 
+def refused_torch_global(err: BaseException) -> str | None:
+    """The global ("module.name") that `torch.load(..., weights_only=True)` refused, or None.
+
+    torch names it as "Unsupported global: GLOBAL m.n" (a class it does not know) or
+    "unsupported GLOBAL m.n whose module m is blocked" (os, subprocess, ...).
+    """
+    found = re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", " ".join(str(err).split()))
+    return found.group(1) if found else None
+
+
+def refused_torch_message(name: str) -> str:
+    return (f"it holds Python objects other than tensors (it names {name}), which are refused, never run: "
+            f"save only tensors, numbers and plain containers (e.g. a state_dict)")
+
+
 def _explain_load_error(err: Exception) -> str:
     message = " ".join(str(err).split())
     if isinstance(err, RuntimeError) and ("zip archive" in message or "central directory" in message):
         return "the file is truncated or corrupt (an incomplete PyTorch archive): use a complete copy"
+    refused = refused_torch_global(err)
+    if refused:
+        return refused_torch_message(refused)
     if isinstance(err, (EOFError, pickle.UnpicklingError)) and "Weights only load failed" not in message:
         return "the file is truncated or corrupt (the pickle ends early or is damaged): use a complete copy"
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
-    if found:
-        return (f"it holds Python objects other than tensors ({found.group(1)}), which are not loaded for "
-                f"safety: save only tensors, numbers and plain containers (e.g. a state_dict)")
     return f"not a PyTorch checkpoint that can be loaded safely ({type(err).__name__})"

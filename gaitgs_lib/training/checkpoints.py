@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ..fileio import (CHECKPOINT_FORMAT, atomic_open, is_gaitgs_checkpoint, missing_resume_state,
-                      shipped_checkpoint, write_checkpoint)
+                      read_torch_file, refused_torch_global, refused_torch_message, shipped_checkpoint,
+                      write_checkpoint)
 from .errors import NonFiniteError, TrainingError
 
 __all__ = ["CHECKPOINT_FORMAT", "rng_state", "set_rng_state", "nonfinite_tensors", "save_checkpoint",
@@ -119,7 +120,11 @@ def read_training_checkpoint(path) -> dict:
                                 f"checkpoint); start it again with --overwrite")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - torch's message (and its weights_only advice) must not reach the user
+    except Exception as err:  # noqa: BLE001 - torch's message (and its weights_only advice) must not reach the user
+        refused = refused_torch_global(err)
+        if refused:
+            raise TrainingError(f"cannot resume: {path}: {refused_torch_message(refused)}; "
+                                f"{_other_checkpoints_hint(path.parent)}") from None
         size = path.stat().st_size
         raise TrainingError(f"cannot resume: {path} ({size:,} bytes) is not a readable checkpoint (truncated "
                             f"or corrupt); {_other_checkpoints_hint(path.parent)}") from None
@@ -143,7 +148,9 @@ def read_training_checkpoint(path) -> dict:
 def export_checkpoint(src, dst) -> Path:
     """A training checkpoint -> a small one for shipping: weights (fp32), config, preset,
     iteration, view names; no optimizer, scheduler, sampler or RNG state. Atomic."""
-    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    ckpt = read_torch_file(src, "training checkpoint")
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
+        raise ValueError(f"cannot export {src}: it holds no 'model' state dict (not a `train` checkpoint)")
     return write_checkpoint(shipped_checkpoint(ckpt), dst)
 
 
