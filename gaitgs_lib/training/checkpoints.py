@@ -4,17 +4,21 @@ The format itself (its keys, `CHECKPOINT_FORMAT`, the atomic write, what ships) 
 in `gaitgs_lib.fileio`, which the model loader (`modeling.checkpoint`) reads it with too.
 
 `<run>/checkpoints/latest.pt` is rewritten atomically at every checkpoint (temporary file +
-`os.replace`, `fileio.atomic_open`), and every `ckpt_every` iterations it is also copied to
-`iter-NNNNNNN.pt` (again through a temporary file). A checkpoint holds everything a
+`os.replace`), and every `ckpt_every` iterations it is also copied to `iter-NNNNNNN.pt`:
+both are written in full before either is renamed into place, so a full disk leaves the
+previous `latest.pt` and no half-written file (CheckpointWriteError names the folder and
+the disk). A checkpoint holds everything a
 resumed run needs to continue bit for bit on the same machine: model, optimiser,
 scheduler, GradScaler, the P x K sampler's position, every RNG state, and the running
 means of the metrics. A checkpoint with a NaN or infinite tensor is never written.
 """
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +27,7 @@ import torch
 from ..fileio import (CHECKPOINT_FORMAT, atomic_open, is_gaitgs_checkpoint, missing_resume_state,
                       read_torch_file, refused_torch_global, refused_torch_message, shipped_checkpoint,
                       write_checkpoint)
-from .errors import NonFiniteError, TrainingError
+from .errors import CheckpointWriteError, NonFiniteError, TrainingError
 
 __all__ = ["CHECKPOINT_FORMAT", "rng_state", "set_rng_state", "nonfinite_tensors", "save_checkpoint",
            "read_training_checkpoint", "export_checkpoint", "periodic_checkpoints", "remove_partial_files"]
@@ -86,11 +90,75 @@ def save_checkpoint(state: dict, ckpt_dir, periodic: bool) -> Path:
             f"tensor(s) (e.g. {bad[0]}); {Path(ckpt_dir) / LATEST} keeps the last finite state",
             int(state["iteration"]))
     ckpt_dir = Path(ckpt_dir)
-    latest = write_checkpoint(state, ckpt_dir / LATEST)
-    if periodic:
-        with atomic_open(ckpt_dir / f"iter-{int(state['iteration']):07d}.pt", "wb") as f, open(latest, "rb") as src:
-            shutil.copyfileobj(src, f)
+    latest = ckpt_dir / LATEST
+    # Both files are written in full as temporaries first and only then renamed into place
+    # (latest.pt first, so an iter-*.pt never exists without its latest.pt): a failure at any
+    # point (a full disk) leaves latest.pt as it was and no half-written file.
+    final = [latest] + ([ckpt_dir / f"iter-{int(state['iteration']):07d}.pt"] if periodic else [])
+    temps: list[str] = []
+    try:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        for path in final:
+            fd, tmp = tempfile.mkstemp(dir=ckpt_dir, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                if len(temps) == 1:
+                    out = _RecordingWriter(f)
+                    try:
+                        torch.save(state, out)
+                    except RuntimeError:
+                        if out.error is not None:  # torch reports the OSError of a write as "unexpected pos ..."
+                            raise out.error from None
+                        raise
+                else:
+                    with open(temps[0], "rb") as src:
+                        shutil.copyfileobj(src, f)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
+        for tmp, path in zip(temps, final):
+            os.replace(tmp, path)
+    except OSError as err:
+        raise CheckpointWriteError(_write_failure(ckpt_dir, int(state["iteration"]), err)) from None
+    finally:
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return latest
+
+
+class _RecordingWriter:
+    """A file for torch.save that keeps the OSError of a failed write (ENOSPC, EIO, ...):
+    torch turns it into a RuntimeError that does not say what happened."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self):
+        return self.f.flush()
+
+
+def _write_failure(ckpt_dir: Path, iteration: int, err: OSError) -> str:
+    """One line: what stopped the checkpoint of `iteration` from being written into `ckpt_dir`."""
+    why = err.strerror or str(err)
+    if err.errno == errno.ENOSPC:
+        where = next((p for p in (ckpt_dir, *ckpt_dir.parents) if p.exists()), ckpt_dir)
+        try:
+            st = os.statvfs(where)
+            free = f" ({st.f_bavail * st.f_frsize / 2**20:.1f} MiB free)"
+        except OSError:
+            free = ""
+        why = f"the disk holding {where} is full{free}"
+    elif err.errno == errno.EROFS:
+        why = f"{err.filename or ckpt_dir} is on a read-only filesystem"
+    elif err.errno in (errno.EACCES, errno.EPERM):
+        why = f"permission denied writing {err.filename or ckpt_dir}"
+    return f"cannot write the checkpoint of iteration {iteration} into {ckpt_dir}: {why}"
 
 
 def periodic_checkpoints(ckpt_dir) -> list[Path]:

@@ -26,7 +26,8 @@ _NUMERIC = (("lr", float), ("weight-decay", float), ("total-iters", int), ("p", 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m gaitgs_lib train",
                                  description="Train GaitGS (CPU, one GPU, or `torchrun --nproc_per_node=K`).")
-    ap.add_argument("--preset", default="tiny", help=f"training/model preset: {', '.join(TRAIN_PRESETS)}")
+    ap.add_argument("--preset", help=f"training/model preset: {', '.join(TRAIN_PRESETS)} (default: tiny; "
+                                     f"with --resume the run's own)")
     ap.add_argument("--data", required=True, help="dataset root (OpenGait layout + partition.json)")
     ap.add_argument("--out", required=True, help="run directory")
     ap.add_argument("--steps", type=int, help="stop after this iteration (the schedule is unchanged)")
