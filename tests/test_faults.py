@@ -485,3 +485,53 @@ def test_a_checkpoint_write_error_without_a_small_disk(make_fake_dataset, tmp_pa
     assert msg.startswith(f"error: cannot write the checkpoint of iteration 4 into {out / 'checkpoints'}: the disk "
                           f"holding {out / 'checkpoints'} is full (")
     assert "previous run was put back" in msg and listing(out) == files
+
+
+# ------------------------------------------------------------------------------- resume says what happens
+def test_resume_refuses_what_it_would_silently_ignore(finished_run, tmp_path, capsys):
+    """Landed main: `--resume --preset small` continued with the saved preset; `--resume` of a
+    finished run or with a --steps already reached exited 0 silently and recorded a "resume"."""
+    root, out = finished_run  # tiny, iteration 4 of 300
+    history = json.loads((out / "config.json").read_text())["history"]
+    base = ["--data", str(root), "--out", str(out), *COMMON, "--resume"]
+    assert one_line_error(capsys, base + ["--preset", "small"]) == (
+        f"error: cannot resume {out} with --preset small: the run was started with --preset tiny; leave --preset "
+        f"out (or start afresh with --overwrite)")
+    for steps in ("3", "4"):
+        assert one_line_error(capsys, base + ["--steps", steps]) == (
+            f"error: --steps {steps}: {out} is already at iteration 4; pass a --steps above 4 (at most 300) or "
+            f"leave it out to train to the end")
+    assert "past the end of the schedule" in one_line_error(capsys, base + ["--steps", "301"])
+    done = tmp_path / "done"
+    assert main(["--data", str(root), "--out", str(done), *COMMON, "--total-iters", "3"]) == 0
+    done_history = json.loads((done / "config.json").read_text())["history"]
+    assert one_line_error(capsys, ["--data", str(root), "--out", str(done), *COMMON, "--resume"]) == (
+        f"error: {done} is finished (iteration 3 of 3); there is nothing to resume (--total-iters cannot change on "
+        f"resume: start a longer run with --overwrite)")
+    assert json.loads((out / "config.json").read_text())["history"] == history  # no "resume" recorded
+    assert json.loads((done / "config.json").read_text())["history"] == done_history
+    assert main(base + ["--preset", "tiny", "--steps", "5"]) == 0  # the run's own preset is fine
+
+
+def test_resume_from_non_finite_weights_is_refused(finished_run, capsys):
+    """Landed main: the run diverged at once and called the NaN file "the last finite checkpoint"."""
+    root, out = finished_run
+    latest = out / "checkpoints" / "latest.pt"
+    state = ckpt(out)
+    name = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"][name] = torch.full_like(state["model"][name], float("nan"))
+    torch.save(state, latest)
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
+    assert msg.startswith(f"error: cannot resume: {latest} holds 1 non-finite tensor(s) (NaN or inf, e.g. "
+                          f"model.{name}), which `train` never saves; the periodic checkpoints are ")
+    assert "last finite" not in msg
+
+
+@pytest.mark.parametrize("option, value", [("--margin", "-0.1"), ("--margin", "nan"), ("--lr", "0"),
+                                           ("--weight-decay", "-1")])
+def test_a_meaningless_recipe_is_refused(finished_run, tmp_path, capsys, option, value):
+    """Landed main: a negative --margin silently turned the triplet loss off."""
+    root, _ = finished_run
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(tmp_path / "r"), *COMMON, option, value])
+    field = option[2:].replace("-", "_")
+    assert msg.startswith(f"error: TrainConfig.{field} must be ") and not (tmp_path / "r").exists()

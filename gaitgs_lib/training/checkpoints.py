@@ -210,6 +210,10 @@ def read_training_checkpoint(path) -> dict:
     if missing:
         raise TrainingError(f"cannot resume: {path} is an exported checkpoint (weights only, no {', '.join(missing)}); "
                             f"resume from the run's own checkpoints/latest.pt")
+    bad = nonfinite_tensors({"model": ckpt["model"], "optimizer": ckpt["optimizer"]})
+    if bad:  # `train` never writes one: the file was changed or written by something else
+        raise TrainingError(f"cannot resume: {path} holds {len(bad)} non-finite tensor(s) (NaN or inf, e.g. {bad[0]}), "
+                            f"which `train` never saves; {_other_checkpoints_hint(path.parent)}")
     return ckpt
 
 
