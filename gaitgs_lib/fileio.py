@@ -86,6 +86,36 @@ def read_checkpoint(path, what: str = "checkpoint") -> dict:
     return ckpt
 
 
+def not_a_folder(path, what: str) -> str | None:
+    """Why `path` cannot be used as the folder `what` ("X does not exist" / "X is a file, not a folder"), or None."""
+    path = Path(path)
+    if path.is_dir():
+        return None
+    if path.exists():
+        return f"{what} {path} is a file, not a folder"
+    return f"{what} {path} does not exist"
+
+
+def unwritable(path) -> str | None:
+    """Why nothing can be created in the folder that `path` is (or would be) in, or None.
+
+    Looks at the nearest folder that exists: "on a read-only filesystem" (which root meets
+    too) is told apart from "permission denied", and a file in the way is named.
+    """
+    folder = Path(path)
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only = False
+    return f"{folder} is on a read-only filesystem" if read_only else f"cannot write into {folder} (permission denied)"
+
+
 def read_torch_file(path, what: str = "checkpoint"):
     """`torch.load` a file onto the CPU (tensors and plain containers only), with one-line errors.
 

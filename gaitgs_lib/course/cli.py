@@ -96,7 +96,17 @@ def main(argv=None) -> int:
                 print(f"built {b.name}: student {_rel(b.student)}, autograder {_rel(b.autograder_zip)}")
                 built.append(b)
     else:
-        built = [BuiltAssignment.from_folder(m, out / m.parent.name) for m in masters]
+        if not out.is_dir():
+            what = "is a file, not a folder" if out.exists() else "does not exist"
+            print(f"error: --out {out} {what}: --no-build checks the assignments already built there "
+                  f"(run `python -m gaitgs_lib assignments build --out {out}` first, or drop --no-build)",
+                  file=sys.stderr)
+            return 2
+        try:
+            built = [BuiltAssignment.from_folder(m, out / m.parent.name) for m in masters]
+        except FileNotFoundError as e:
+            print(f"error: {e} (--no-build checks what is already in --out {out})", file=sys.stderr)
+            return 2
     if args.command == "build":
         return 0
     results = [check_assignment(b, args.engine) for b in built]

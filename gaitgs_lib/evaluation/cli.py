@@ -19,6 +19,7 @@ import torch
 
 from ..data.dataset import GaitDataset
 from ..distance import METRICS
+from ..fileio import unwritable
 from ..modeling.checkpoint import load_trained_model
 from ..runtime import default_device
 from .extract import extract_embeddings
@@ -69,8 +70,9 @@ def check_output_path(out) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"--out {out}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out}: cannot write into {parent} (permission denied); choose another place")
+    problem = unwritable(parent)
+    if problem:
+        raise ValueError(f"--out {out}: {problem}; choose another place")
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"--out {out}: the file exists and is read-only")
     return path

@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..fileio import atomic_open
+from ..fileio import atomic_open, unwritable
 from .errors import TrainingError
 
 __all__ = ["check_out", "check_out_path", "data_identity", "data_changes", "RunFolder", "read_config",
@@ -54,6 +54,9 @@ def check_out_path(out: Path, data=None) -> None:
         if target == root or root in target.parents:
             raise TrainingError(f"--out {out} is inside --data {data}: a run folder there would be mixed with the "
                                 f"dataset's sequence folders; choose an --out outside the dataset")
+    problem = unwritable(out)
+    if problem:
+        raise TrainingError(f"cannot write the run folder --out {out}: {problem}; choose another --out")
 
 
 def check_out(out: Path, resume: bool, overwrite: bool) -> None:
