@@ -48,10 +48,11 @@ def compare(preset: str = "test", seed: int = 0, subjects: int | None = None, wo
         pairs = {name: dict(sequences=0, other_length=0, frames=0, frames_differ=0, pixels=0, pixels_differ=0,
                             pixels_over_1=0, largest=0, abs_sum=0) for name in ("A-B", "A-C", "C-B", "D-B")}
         scale = []
-        for subject in _subjects(spec, seed, n):
+        for subject, events in _subjects(spec, seed, n):
             for type_ in spec.types:
                 for view in spec.views:
-                    walk = render_walk(subject, type_, view, seed, cycles=spec.cycles, frame_range=spec.frame_range)
+                    walk = render_walk(subject, type_, view, seed, cycles=spec.cycles, frame_range=spec.frame_range,
+                                       events=events)
                     name = f"{subject.sid}/{type_}/{view}/{view}.pkl"
                     b = read_sequence(out / name)
                     a = read_sequence(root / "pretreated" / name)

@@ -75,6 +75,7 @@ def test_evaluate_refuses_it(clean_data, tmp_path, capsys):
         assert not (tmp_path / "marker").exists() and not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.slow  # generates a small SynthGait dataset
 def test_contact_sheet_refuses_it(tmp_path, capsys):
     from gaitgs_lib.synthgait import generate
     from gaitgs_lib.viz.contact_sheet import main

@@ -404,6 +404,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_pretreat_workers_end_with_their_parent(tmp_path):
     """Landed main: after kill -9 of `pretreat --workers 2`, its workers went on writing

@@ -437,17 +437,19 @@ def test_bench_evaluate_smoke(tiny_checkpoint):
     root, path = tiny_checkpoint
     repo = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_evaluate.py"), "--checkpoint", str(path),
-                           "--data", str(root), "--subjects", "1", "--batch-size", "8", "--threads", "1"],
+                           "--data", str(root), "--subjects", "2", "--batch-size", "8", "--threads", "1"],
                           capture_output=True, text=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert "| command | sequences | wall s | sequences/s | CPU s | sequences per CPU s |" in lines
     row = next(line for line in lines if line.startswith("| this tree"))
-    assert row.split("|")[2].strip() == "30"  # the first test subject: 10 types x 3 views
+    # the two test subjects, 10 types x 3 views each (one subject alone is not rankable)
+    assert row.split("|")[2].strip() == "60"
     assert float(row.split("|")[4].replace(",", "")) > 0
     assert any(line.split()[:1] == ["NM"] for line in lines)
 
 
+@pytest.mark.slow
 def test_evaluate_cli_refuses_to_score_a_test_split_of_one_subject(tiny_checkpoint, tmp_path, capsys):
     """Landed main: exit 0 and a table of 100.0 in every cell."""
     from conftest import write_fake_dataset

@@ -7,6 +7,8 @@ while every frame `pretreat` makes of them differs from the generator's `.pkl`.
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -18,6 +20,7 @@ def _compare():
     return module.compare
 
 
+@pytest.mark.slow  # generates SynthGait with raw PNGs and pretreats them
 def test_raw_pngs_through_pretreat_differ_as_documented(tmp_path):
     result = _compare()("test", seed=0, subjects=2, work=tmp_path)  # 220 sequences of subjects 001-002
     ab, ac, cb = result["A-B"], result["A-C"], result["C-B"]

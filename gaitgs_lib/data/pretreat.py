@@ -19,6 +19,7 @@ include it). SynthGait generates its datasets without it (`gaitgs_lib.synthgait.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import tempfile
@@ -248,7 +249,8 @@ def _check_writable(folder: Path) -> None:
     except FileExistsError as exc:
         raise NotADirectoryError(f"output {folder} is a file, not a folder; choose another output folder") from exc
     except OSError as exc:
-        why = unwritable(folder) or exc.strerror  # "on a read-only filesystem" / "permission denied"
+        # a read-only filesystem is named as such (root meets it too); otherwise the OS's reason
+        why = (unwritable(folder) if exc.errno == errno.EROFS else None) or exc.strerror
         raise PermissionError(f"cannot write into the output folder {folder} ({why}); "
                               f"choose a folder you can write to") from exc
 

@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/latest.pt")
     ap.add_argument("--overwrite", action="store_true",
                     help="start afresh in an existing run directory (the old run is kept until the new one "
-                         "has written its first checkpoint)")
+                         "has written its first scheduled checkpoint, --ckpt-every or its last iteration; Ctrl-C or an "
+                         "error before that puts the old run back)")
     ap.add_argument("--allow-data-change", action="store_true",
                     help="with --resume: continue on --data that differs from the run's (recorded in config.json)")
     ap.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATIONS),
