@@ -344,8 +344,9 @@ def test_pretreat_writes_the_partition(tmp_path, capsys):
 
 
 def test_pretreat_reads_only_the_files_opengait_reads(tmp_path):
-    """OpenGait lists `rglob('*.png')` (case-sensitive) and skips paths containing `gei.png`.
-    Landed main read `*.PNG` and `*-gei.png` too: one extra frame per such file."""
+    """OpenGait lists `rglob('*.png')` (case-sensitive) and skips GEI images (paths in which
+    `gei` is followed by `.png`). Landed main also read upper-case `.PNG` files and GEI
+    images: one extra frame per such file."""
     raw = tmp_path / "raw"
     _raw_tree(raw)
     plain = pretreat(raw, tmp_path / "plain", progress=False)

@@ -488,29 +488,38 @@ def test_a_checkpoint_write_error_without_a_small_disk(make_fake_dataset, tmp_pa
 
 
 # ------------------------------------------------------------------------------- resume says what happens
-def test_resume_refuses_what_it_would_silently_ignore(finished_run, tmp_path, capsys):
+def test_resume_refuses_or_says_what_it_would_silently_ignore(finished_run, tmp_path, capsys):
     """Landed main: `--resume --preset small` continued with the saved preset; `--resume` of a
     finished run or with a --steps already reached exited 0 silently and recorded a "resume"."""
     root, out = finished_run  # tiny, iteration 4 of 300
     history = json.loads((out / "config.json").read_text())["history"]
+    latest = out / "checkpoints" / "latest.pt"
+    stamp = latest.stat().st_mtime_ns
     base = ["--data", str(root), "--out", str(out), *COMMON, "--resume"]
     assert one_line_error(capsys, base + ["--preset", "small"]) == (
         f"error: cannot resume {out} with --preset small: the run was started with --preset tiny; leave --preset "
         f"out (or start afresh with --overwrite)")
-    for steps in ("3", "4"):
-        assert one_line_error(capsys, base + ["--steps", steps]) == (
-            f"error: --steps {steps}: {out} is already at iteration 4; pass a --steps above 4 (at most 300) or "
-            f"leave it out to train to the end")
     assert "past the end of the schedule" in one_line_error(capsys, base + ["--steps", "301"])
+    for steps in ("3", "4"):  # nothing left to train: said in one line, exit 0, nothing changed
+        capsys.readouterr()
+        assert main(base + ["--steps", steps]) == 0
+        out_text, err = capsys.readouterr()
+        assert out_text == "" and err == (
+            f"nothing to train: {out} is already at iteration 4, at or past --steps {steps}; its checkpoint is "
+            f"unchanged and no resume was recorded (pass a --steps above 4, at most 300, to train on)\n")
     done = tmp_path / "done"
     assert main(["--data", str(root), "--out", str(done), *COMMON, "--total-iters", "3"]) == 0
     done_history = json.loads((done / "config.json").read_text())["history"]
-    assert one_line_error(capsys, ["--data", str(root), "--out", str(done), *COMMON, "--resume"]) == (
-        f"error: {done} is finished (iteration 3 of 3); there is nothing to resume (--total-iters cannot change on "
-        f"resume: start a longer run with --overwrite)")
+    capsys.readouterr()
+    assert main(["--data", str(root), "--out", str(done), *COMMON, "--resume"]) == 0
+    assert capsys.readouterr().err == (
+        f"nothing to train: {done} is finished (iteration 3 of 3); its checkpoint is unchanged and no resume was "
+        f"recorded (--total-iters cannot change on resume: start a longer run with --overwrite)\n")
     assert json.loads((out / "config.json").read_text())["history"] == history  # no "resume" recorded
     assert json.loads((done / "config.json").read_text())["history"] == done_history
+    assert latest.stat().st_mtime_ns == stamp
     assert main(base + ["--preset", "tiny", "--steps", "5"]) == 0  # the run's own preset is fine
+    assert [e["event"] for e in json.loads((out / "config.json").read_text())["history"]] == ["start", "resume"]
 
 
 def test_resume_from_non_finite_weights_is_refused(finished_run, capsys):

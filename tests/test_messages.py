@@ -139,3 +139,25 @@ def test_ctrl_c_while_a_command_starts(monkeypatch, capsys):
     monkeypatch.setattr(cli, "import_module", interrupted)
     assert cli.main(["train", "--help"]) == 130
     assert capsys.readouterr().err == "interrupted: train stopped\n"
+
+
+def test_train_without_a_place_for_its_lock(data, tmp_path, capsys, monkeypatch):
+    """The run folder is writable but the folder above it is not: one line naming the lock file."""
+    import os
+
+    from gaitgs_lib.training import main as train
+    from gaitgs_lib.training import run_dir
+
+    real_open = os.open
+
+    def no_lock(path, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(run_dir.os, "open", no_lock)
+    out = tmp_path / "runs" / "a"
+    msg = one_line(capsys, train, ["--data", str(data), "--out", str(out), "--no-progress"], 2)
+    assert msg == (f"error: cannot create the lock file {tmp_path / 'runs' / '.a.lock'} beside the run folder "
+                   f"(Permission denied); `train` needs to write there too: choose another --out")
+    assert not out.exists()

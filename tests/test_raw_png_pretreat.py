@@ -32,6 +32,6 @@ def test_raw_pngs_through_pretreat_differ_as_documented(tmp_path):
     assert cb["pixels_differ"] >= 0.99 * ab["pixels_differ"]   # numpy on the field vs numpy on the window
     assert ac["largest"] <= 1 and ac["pixels_differ"] / ac["pixels"] < 0.001  # OpenCV vs numpy, same input
     assert 0 < result["widths"]["mean"] < result["widths"]["largest"] < 0.02
-    doc = (REPO / "docs" / "synthgait-generator.md").read_text()
+    doc = (REPO / "docs/synthgait-generator.md").read_text()
     assert "go through exactly the" not in doc
     assert "keeps the\nsame frames but not the same bytes" in doc and "scripts/compare_raw_png_pretreat.py" in doc

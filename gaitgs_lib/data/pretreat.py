@@ -185,8 +185,8 @@ def is_frame_png(rel: Path) -> bool:
     """Whether OpenGait's `datasets/pretreatment.py` reads this file (path relative to the raw root).
 
     It lists `input_path.rglob('*.png')`, which is case-sensitive on Linux and macOS
-    (`a.PNG` is not read), and skips every path that contains `gei.png` (GEI images stored
-    beside the frames).
+    (an upper-case `.PNG` is not read), and skips every path in which `gei` is followed by
+    `.png` (GEI images stored beside the frames).
     """
     return rel.name.endswith(".png") and "gei.png" not in rel.as_posix()
 

@@ -108,15 +108,20 @@ def check_steps(steps: int | None, total_iters: int | None = None) -> None:
                          f"milestones scale with it)")
 
 
-def _check_resume_steps(out: Path, saved: int, steps: int | None, total_iters: int) -> None:
-    """Resuming must train at least one more iteration: refuse a finished run and a --steps already reached."""
-    if steps is None and saved >= total_iters:
-        raise ValueError(f"{out} is finished (iteration {saved} of {total_iters}); there is nothing to resume "
-                         f"(--total-iters cannot change on resume: start a longer run with --overwrite)")
-    if steps is not None and int(steps) <= saved:
-        raise ValueError(f"--steps {steps}: {out} is already at iteration {saved}; pass a --steps above {saved} "
-                         f"(at most {total_iters}) or leave it out to train to the end")
+def _nothing_to_resume(out: Path, saved: int, steps: int | None, total_iters: int) -> str | None:
+    """Why resuming `out` would train no iteration (a finished run, a --steps already reached), or None.
+
+    Not an error: rerunning the same `train --resume` after it finished is what a job script
+    or `study.run_cell` does. The caller says so and changes nothing (no "resume" event).
+    """
     check_steps(steps, total_iters)
+    if steps is None and saved >= total_iters:
+        return (f"{out} is finished (iteration {saved} of {total_iters}); its checkpoint is unchanged and no "
+                f"resume was recorded (--total-iters cannot change on resume: start a longer run with --overwrite)")
+    if steps is not None and int(steps) <= saved:
+        return (f"{out} is already at iteration {saved}, at or past --steps {steps}; its checkpoint is unchanged "
+                f"and no resume was recorded (pass a --steps above {saved}, at most {total_iters}, to train on)")
+    return None
 
 
 def _describe_changes(changes: dict) -> str:
@@ -146,6 +151,7 @@ class Run:
         self.saved_iteration: int | None = None  # of the newest checkpoint in the folder
         self.rng_done: dict | None = None  # RNG states right after iteration `done`
         self.resume_changes: dict = {}
+        self.nothing_to_do: str | None = None  # set by `configure` when a resume has no iteration left
 
     # ---------------------------------------------------------------- 1. configure
     def configure(self, preset: str | None, resume: bool, overwrite: bool, steps: int | None, overrides: dict,
@@ -162,7 +168,7 @@ class Run:
             if changed:
                 self.resume_changes["changed"] = changed
             self.start = self.done = self.saved_iteration = int(self.ckpt["iteration"])
-            _check_resume_steps(self.out, self.start, steps, self.tc.total_iters)
+            self.nothing_to_do = _nothing_to_resume(self.out, self.start, steps, self.tc.total_iters)
         else:
             self.tc = get_train_config(preset or DEFAULT_PRESET, **overrides)
             check_steps(steps, self.tc.total_iters)
@@ -510,6 +516,11 @@ def train(
             for note in recover_aside(run.out):
                 print(f"warning: {note}", file=sys.stderr)
         run.configure(preset, resume, overwrite, steps, overrides, device=device)
+        if run.nothing_to_do is not None:  # nothing is loaded, trained, written or recorded
+            if run.where.rank == 0:
+                print(f"nothing to train: {run.nothing_to_do}", file=sys.stderr)
+            return TrainResult(run_dir=run.out, metrics_path=run.out / "metrics.jsonl",
+                               checkpoint=run.ckpt_dir / "latest.pt", iteration=run.start)
         with process_group(run.where, run.device):
             run.where.barrier()  # every rank has checked the run folder before rank 0 writes to it
             run.load_data(data, dataset, allow_data_change=allow_data_change)

@@ -239,8 +239,14 @@ def lock_run_folder(out: Path, active: bool = True):
     if not active:
         yield
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
     lock = _lock_path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise TrainingError(f"cannot create the lock file {lock} beside the run folder ({err.strerror}); `train` "
+                            f"needs to write there too: choose another --out") from None
+    os.close(fd)
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
