@@ -161,3 +161,32 @@ def test_train_without_a_place_for_its_lock(data, tmp_path, capsys, monkeypatch)
     assert msg == (f"error: cannot create the lock file {tmp_path / 'runs' / '.a.lock'} beside the run folder "
                    f"(Permission denied); `train` needs to write there too: choose another --out")
     assert not out.exists()
+
+
+def test_evaluate_out_that_is_an_input_is_refused(data, checkpoint, tmp_path, capsys, monkeypatch):
+    """Landed main: `evaluate --out CHECKPOINT` replaced the model with the result JSON, and
+    `--out DATA/r.json` wrote into the dataset."""
+    from gaitgs_lib.evaluation import cli as evaluate_cli
+
+    monkeypatch.setattr(evaluate_cli, "extract_embeddings", lambda *a, **k: pytest.fail("evaluated before checking"))
+    before = checkpoint.read_bytes()
+    base = ["--checkpoint", str(checkpoint), "--data", str(data), "--protocol", "casia-b", "--no-progress"]
+    msg = one_line(capsys, evaluate_cli.main, base + ["--out", str(checkpoint)], 2)
+    assert msg == f"error: --out {checkpoint} is the --checkpoint: the result would replace the model; choose another file"
+    msg = one_line(capsys, evaluate_cli.main, base + ["--out", str(data / "r.json")], 2)
+    assert msg.startswith(f"error: --out {data / 'r.json'} is inside --data {data}")
+    assert checkpoint.read_bytes() == before and not (data / "r.json").exists()
+
+
+def test_a_sequence_path_that_is_not_a_file(tmp_path):
+    """Landed main: "sequence file ... does not exist" for a FIFO or a folder that does exist."""
+    import os
+
+    from gaitgs_lib.data.io import read_sequence
+
+    fifo = tmp_path / "090.pkl"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="expected a sequence file \\(.pkl\\), found not a regular file"):
+        read_sequence(fifo)
+    with pytest.raises(ValueError, match="found a folder"):
+        read_sequence(tmp_path)

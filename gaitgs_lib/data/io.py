@@ -132,7 +132,8 @@ def read_sequence(path: str | os.PathLike) -> np.ndarray:
     if not path.exists():
         raise FileNotFoundError(f"sequence file {path} does not exist")
     if not path.is_file():
-        raise ValueError(f"{path}: expected a sequence file (.pkl), found a folder")
+        what = "a folder" if path.is_dir() else "not a regular file (a device, a pipe or a socket?)"
+        raise ValueError(f"{path}: expected a sequence file (.pkl), found {what}")
     obj = read_array_pickle(path)
     if not isinstance(obj, np.ndarray):
         raise ValueError(

@@ -110,6 +110,16 @@ def evaluate_checkpoint(checkpoint, data, protocol: str, preset=None, fmt: str =
     return result
 
 
+def _check_not_an_input(out: Path, checkpoint, data) -> None:
+    """`--out` must not replace the checkpoint or land inside the dataset it evaluates."""
+    target = out.resolve()
+    if Path(checkpoint).exists() and target == Path(checkpoint).resolve():
+        raise ValueError(f"--out {out} is the --checkpoint: the result would replace the model; choose another file")
+    root = Path(data).resolve()
+    if Path(data).is_dir() and root in target.parents:
+        raise ValueError(f"--out {out} is inside --data {data}: keep results out of the dataset; choose another place")
+
+
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
@@ -130,6 +140,8 @@ def main(argv=None) -> int:
     try:
         _check_args(args)
         out = check_output_path(args.out) if args.out else None
+        if out is not None:
+            _check_not_an_input(out, args.checkpoint, args.data)
         if args.threads:
             torch.set_num_threads(args.threads)
         result = evaluate_checkpoint(args.checkpoint, args.data, args.protocol, preset=args.preset, fmt=args.format,
