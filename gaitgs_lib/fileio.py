@@ -16,6 +16,7 @@ containers saved with `torch.save` and read with `weights_only=True`:
 import os
 import pickle
 import re
+import shutil
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -62,12 +63,58 @@ def missing_resume_state(ckpt: dict) -> list[str]:
     return [k for k in RESUME_KEYS if k not in ckpt]
 
 
-def write_checkpoint(ckpt: dict, path) -> Path:
-    """`torch.save(ckpt)` to `path` atomically (the folders above it are created); returns `path`."""
-    path = Path(path)
-    with atomic_open(path, "wb") as f:
-        torch.save(ckpt, f)
-    return path
+def write_checkpoint(ckpt: dict, path, *copies) -> Path:
+    """`torch.save(ckpt)` to `path` (and the same bytes to each of `copies`) atomically; returns `path`.
+
+    Every file is written in full as a temporary beside it before any is renamed into place,
+    in the order given, so a failure at any point (a full disk) leaves all of them as they
+    were and no temporary behind. A failed write raises its OSError (ENOSPC, EIO, ...), not
+    the RuntimeError torch turns it into. The folders above `path` are created.
+    """
+    final = [Path(path), *(Path(c) for c in copies)]
+    temps: list[str] = []
+    try:
+        for target in final:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                if len(temps) == 1:
+                    out = _RecordingWriter(f)
+                    try:
+                        torch.save(ckpt, out)
+                    except RuntimeError:
+                        if out.error is not None:  # torch reports a failed write as "unexpected pos ..."
+                            raise out.error from None
+                        raise
+                else:
+                    with open(temps[0], "rb") as src:
+                        shutil.copyfileobj(src, f)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
+        for tmp, target in zip(temps, final):
+            os.replace(tmp, target)
+    finally:
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return final[0]
+
+
+class _RecordingWriter:
+    """A file for torch.save that keeps the OSError of a failed write (ENOSPC, EIO, ...)."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self):
+        return self.f.flush()
 
 
 def shipped_checkpoint(ckpt: dict) -> dict:
@@ -97,7 +144,7 @@ def not_a_folder(path, what: str) -> str | None:
 
 
 def unwritable(path) -> str | None:
-    """Why nothing can be created in the folder that `path` is (or would be) in, or None.
+    """Why nothing can be created in the folder `path` (created when missing), or None.
 
     Looks at the nearest folder that exists: "on a read-only filesystem" (which root meets
     too) is told apart from "permission denied", and a file in the way is named.

@@ -334,7 +334,8 @@ def test_a_second_train_into_the_same_out_is_refused(finished_run, capsys):
         for extra in (["--resume"], ["--overwrite"]):
             msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", *extra])
             assert msg == (f"error: {out} is being written by another `train` (process {os.getpid()}, lock "
-                           f"{out.parent / ('.' + out.name + '.lock')}); wait for it to finish, or choose another --out")
+                           f"{out.parent / ('.' + out.name + '.lock')}); wait for it to finish, or choose another "
+                           f"--out")
     assert listing(out) == before
     assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "5", "--resume"]) == 0
     assert not (out.parent / f".{out.name}.lock").exists()  # released and removed
@@ -354,7 +355,8 @@ def test_two_train_processes_into_one_out(make_fake_dataset, tmp_path):
         second = run(train_cmd(root, out, "--steps", "3", "--overwrite"))
         assert second.returncode == 2
         assert second.stderr.strip() == (f"error: {out} is being written by another `train` (process {first.pid}, "
-                                         f"lock {tmp_path / '.run.lock'}); wait for it to finish, or choose another --out")
+                                         f"lock {tmp_path / '.run.lock'}); wait for it to finish, or choose "
+                                         f"another --out")
     finally:
         first.kill()
         first.communicate()
@@ -469,7 +471,7 @@ def test_a_checkpoint_write_error_without_a_small_disk(make_fake_dataset, tmp_pa
     """The same as a full disk, where no tmpfs can be mounted: torch.save's writes fail with ENOSPC."""
     import errno
 
-    from gaitgs_lib.training import checkpoints
+    from gaitgs_lib import fileio
 
     root = make_fake_dataset(tmp_path / "data")
     out = tmp_path / "run"
@@ -480,7 +482,7 @@ def test_a_checkpoint_write_error_without_a_small_disk(make_fake_dataset, tmp_pa
         self.error = OSError(errno.ENOSPC, "No space left on device")
         raise self.error
 
-    monkeypatch.setattr(checkpoints._RecordingWriter, "write", full)
+    monkeypatch.setattr(fileio._RecordingWriter, "write", full)
     msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "4", "--overwrite"])
     assert msg.startswith(f"error: cannot write the checkpoint of iteration 4 into {out / 'checkpoints'}: the disk "
                           f"holding {out / 'checkpoints'} is full (")

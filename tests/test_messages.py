@@ -125,7 +125,8 @@ def test_assignments_check_no_build_without_a_build(tmp_path, capsys):
         msg = one_line(capsys, assignments, ["check", "--no-build", "--out", str(out)], 2)
         assert msg.startswith(f"error: --out {out} {what}: --no-build checks the assignments already built there")
     (tmp_path / "empty").mkdir()
-    msg = one_line(capsys, assignments, ["check", "--no-build", "--out", str(tmp_path / "empty"), "--only", "01_uta"], 2)
+    msg = one_line(capsys, assignments, ["check", "--no-build", "--out", str(tmp_path / "empty"),
+                                         "--only", "01_uta"], 2)
     assert "01_uta.ipynb is missing: build 01_uta first" in msg
 
 
@@ -172,7 +173,8 @@ def test_evaluate_out_that_is_an_input_is_refused(data, checkpoint, tmp_path, ca
     before = checkpoint.read_bytes()
     base = ["--checkpoint", str(checkpoint), "--data", str(data), "--protocol", "casia-b", "--no-progress"]
     msg = one_line(capsys, evaluate_cli.main, base + ["--out", str(checkpoint)], 2)
-    assert msg == f"error: --out {checkpoint} is the --checkpoint: the result would replace the model; choose another file"
+    assert msg == (f"error: --out {checkpoint} is the --checkpoint: the result would replace the model; "
+                   f"choose another file")
     msg = one_line(capsys, evaluate_cli.main, base + ["--out", str(data / "r.json")], 2)
     assert msg.startswith(f"error: --out {data / 'r.json'} is inside --data {data}")
     assert checkpoint.read_bytes() == before and not (data / "r.json").exists()

@@ -17,14 +17,12 @@ from __future__ import annotations
 import errno
 import os
 import random
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..fileio import (CHECKPOINT_FORMAT, atomic_open, is_gaitgs_checkpoint, missing_resume_state,
+from ..fileio import (CHECKPOINT_FORMAT, is_gaitgs_checkpoint, missing_resume_state,
                       read_torch_file, refused_torch_global, refused_torch_message, shipped_checkpoint,
                       write_checkpoint)
 from .errors import CheckpointWriteError, NonFiniteError, TrainingError
@@ -91,56 +89,12 @@ def save_checkpoint(state: dict, ckpt_dir, periodic: bool) -> Path:
             int(state["iteration"]))
     ckpt_dir = Path(ckpt_dir)
     latest = ckpt_dir / LATEST
-    # Both files are written in full as temporaries first and only then renamed into place
-    # (latest.pt first, so an iter-*.pt never exists without its latest.pt): a failure at any
-    # point (a full disk) leaves latest.pt as it was and no half-written file.
     final = [latest] + ([ckpt_dir / f"iter-{int(state['iteration']):07d}.pt"] if periodic else [])
-    temps: list[str] = []
     try:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        for path in final:
-            fd, tmp = tempfile.mkstemp(dir=ckpt_dir, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append(tmp)
-            with os.fdopen(fd, "wb") as f:
-                if len(temps) == 1:
-                    out = _RecordingWriter(f)
-                    try:
-                        torch.save(state, out)
-                    except RuntimeError:
-                        if out.error is not None:  # torch reports the OSError of a write as "unexpected pos ..."
-                            raise out.error from None
-                        raise
-                else:
-                    with open(temps[0], "rb") as src:
-                        shutil.copyfileobj(src, f)
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
-        for tmp, path in zip(temps, final):
-            os.replace(tmp, path)
+        write_checkpoint(state, *final)  # both in full, then renamed: a full disk leaves latest.pt as it was
     except OSError as err:
         raise CheckpointWriteError(_write_failure(ckpt_dir, int(state["iteration"]), err)) from None
-    finally:
-        for tmp in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     return latest
-
-
-class _RecordingWriter:
-    """A file for torch.save that keeps the OSError of a failed write (ENOSPC, EIO, ...):
-    torch turns it into a RuntimeError that does not say what happened."""
-
-    def __init__(self, f):
-        self.f, self.error = f, None
-
-    def write(self, data):
-        try:
-            return self.f.write(data)
-        except OSError as err:
-            self.error = err
-            raise
-
-    def flush(self):
-        return self.f.flush()
 
 
 def _write_failure(ckpt_dir: Path, iteration: int, err: OSError) -> str:

@@ -321,7 +321,8 @@ class Run:
                     if it % tc.ckpt_every == 0:
                         self.checkpoint(it, periodic=True)
             # the run's end (--steps, the schedule, or a callback's stop) is a scheduled checkpoint too
-            path = self.checkpoint(it, periodic=it % tc.ckpt_every == 0) if it > self.start else self.ckpt_dir / "latest.pt"
+            path = (self.checkpoint(it, periodic=it % tc.ckpt_every == 0) if it > self.start
+                    else self.ckpt_dir / "latest.pt")
         except BaseException as exc:  # noqa: BLE001 - every way out keeps what was learnt (see `fail`)
             if bar is not None:
                 bar.close()
@@ -442,8 +443,8 @@ class Run:
         elif self.saved_iteration is not None:
             kept = f"{latest} (iteration {self.saved_iteration}) is unchanged"
         elif self.done > self.start or isinstance(exc, CheckpointWriteError):
-            kept = (f"the run had no checkpoint, so its files were removed" if self.mode != "resume" else
-                    "nothing was saved")
+            kept = ("the run had no checkpoint, so its files were removed" if self.mode != "resume"
+                    else "nothing was saved")
         else:
             kept = "no iteration had completed, nothing was saved"
         if save_error is not None:

@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     try:
         if Path(args.out).is_dir():
             raise ValueError(f"--out {args.out} is a folder; give a file name, e.g. {Path(args.out) / 'sheet.png'}")
-        problem = unwritable(args.out)
+        problem = unwritable(Path(args.out).parent)  # the folder the PNG goes into
         if problem:
             raise PermissionError(f"cannot write --out {args.out}: {problem}")
         contact_sheet(args.data, args.subject, args.out, mode=args.mode, twins=args.twins)
