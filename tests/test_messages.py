@@ -192,3 +192,15 @@ def test_a_sequence_path_that_is_not_a_file(tmp_path):
         read_sequence(fifo)
     with pytest.raises(ValueError, match="found a folder"):
         read_sequence(tmp_path)
+
+
+def test_assignments_build_into_a_file(tmp_path, capsys):
+    """Landed main: a FileExistsError traceback from `out.mkdir` for `assignments build --out FILE`."""
+    from gaitgs_lib.course.cli import main as assignments
+
+    (tmp_path / "notes.txt").write_text("x")
+    for command in ("build", "check"):
+        msg = one_line(capsys, assignments, [command, "--out", str(tmp_path / "notes.txt"), "--only", "01_uta",
+                                             "--package", "none"], 2)
+        assert msg == f"error: --out {tmp_path / 'notes.txt'} is a file, not a folder; choose another --out"
+    assert (tmp_path / "notes.txt").read_text() == "x"
