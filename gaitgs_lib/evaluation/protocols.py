@@ -86,6 +86,19 @@ def _probe_view_row(emb, sids, pidx, gallery_mask, views, view_names, metric, ex
     return row
 
 
+def _not_rankable_views(sids, views, gallery_mask, view_names, gallery_types, protocol: str) -> list:
+    """Gallery views holding one subject (their cells are left out); a ValueError when no view has two."""
+    gallery_subjects = {v: set(sids[gallery_mask & (views == v)].tolist()) for v in view_names}
+    if all(len(gallery_subjects[v]) < MIN_GALLERY_SUBJECTS for v in view_names):
+        every = sorted(set(sids[gallery_mask].tolist()))
+        raise ValueError(
+            f"{protocol}: not rankable: the gallery (types {list(gallery_types)}) holds fewer than "
+            f"{MIN_GALLERY_SUBJECTS} subjects at every view ({len(every)} subject(s) in all: {every[:5]}), so the "
+            f"nearest gallery sequence is the right subject by construction; evaluate on a test split of at least "
+            f"{MIN_GALLERY_SUBJECTS} subjects")
+    return [v for v in view_names if 0 < len(gallery_subjects[v]) < MIN_GALLERY_SUBJECTS]
+
+
 def cross_view_protocol(
     embeddings,
     sids: Sequence[str],
@@ -125,15 +138,7 @@ def cross_view_protocol(
         used = np.isin(types, list(gallery_types) + [t for ts in probe_sets.values() for t in ts])
         view_names = sorted(set(views[used].tolist()), key=view_key)
     view_names = [str(v) for v in view_names]
-    gallery_subjects = {v: sorted(set(sids[gallery_mask & (views == v)].tolist())) for v in view_names}
-    not_rankable = [v for v in view_names if 0 < len(gallery_subjects[v]) < MIN_GALLERY_SUBJECTS]
-    if all(len(gallery_subjects[v]) < MIN_GALLERY_SUBJECTS for v in view_names):
-        every = sorted(set(sids[gallery_mask].tolist()))
-        raise ValueError(
-            f"{protocol}: not rankable: the gallery (types {list(gallery_types)}) holds fewer than "
-            f"{MIN_GALLERY_SUBJECTS} subjects at every view ({len(every)} subject(s) in all: {every[:5]}), so the "
-            f"nearest gallery sequence is the right subject by construction; evaluate on a test split of at least "
-            f"{MIN_GALLERY_SUBJECTS} subjects")
+    not_rankable = _not_rankable_views(sids, views, gallery_mask, view_names, gallery_types, protocol)
 
     matrices, per_view, means, num_probes = {}, {}, {}, {}
     for cond, ptypes in probe_sets.items():
