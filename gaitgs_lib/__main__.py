@@ -35,7 +35,11 @@ def main(argv=None) -> int:
         print(f"unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module, func, _ = COMMANDS[name]
-    result = getattr(import_module(module), func)(rest)
+    try:
+        result = getattr(import_module(module), func)(rest)
+    except KeyboardInterrupt:  # Ctrl-C while the command starts (imports): the commands handle it later on
+        print(f"interrupted: {name} stopped", file=sys.stderr)
+        return 130
     return int(result or 0)
 
 

@@ -16,6 +16,7 @@ containers saved with `torch.save` and read with `weights_only=True`:
 import os
 import pickle
 import re
+import shutil
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -62,12 +63,58 @@ def missing_resume_state(ckpt: dict) -> list[str]:
     return [k for k in RESUME_KEYS if k not in ckpt]
 
 
-def write_checkpoint(ckpt: dict, path) -> Path:
-    """`torch.save(ckpt)` to `path` atomically (the folders above it are created); returns `path`."""
-    path = Path(path)
-    with atomic_open(path, "wb") as f:
-        torch.save(ckpt, f)
-    return path
+def write_checkpoint(ckpt: dict, path, *copies) -> Path:
+    """`torch.save(ckpt)` to `path` (and the same bytes to each of `copies`) atomically; returns `path`.
+
+    Every file is written in full as a temporary beside it before any is renamed into place,
+    in the order given, so a failure at any point (a full disk) leaves all of them as they
+    were and no temporary behind. A failed write raises its OSError (ENOSPC, EIO, ...), not
+    the RuntimeError torch turns it into. The folders above `path` are created.
+    """
+    final = [Path(path), *(Path(c) for c in copies)]
+    temps: list[str] = []
+    try:
+        for target in final:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                if len(temps) == 1:
+                    out = _RecordingWriter(f)
+                    try:
+                        torch.save(ckpt, out)
+                    except RuntimeError:
+                        if out.error is not None:  # torch reports a failed write as "unexpected pos ..."
+                            raise out.error from None
+                        raise
+                else:
+                    with open(temps[0], "rb") as src:
+                        shutil.copyfileobj(src, f)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
+        for tmp, target in zip(temps, final):
+            os.replace(tmp, target)
+    finally:
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return final[0]
+
+
+class _RecordingWriter:
+    """A file for torch.save that keeps the OSError of a failed write (ENOSPC, EIO, ...)."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self):
+        return self.f.flush()
 
 
 def shipped_checkpoint(ckpt: dict) -> dict:
@@ -84,6 +131,36 @@ def read_checkpoint(path, what: str = "checkpoint") -> dict:
     if not isinstance(ckpt, dict):
         raise ValueError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint (a dict with the weights)")
     return ckpt
+
+
+def not_a_folder(path, what: str) -> str | None:
+    """Why `path` cannot be used as the folder `what` ("X does not exist" / "X is a file, not a folder"), or None."""
+    path = Path(path)
+    if path.is_dir():
+        return None
+    if path.exists():
+        return f"{what} {path} is a file, not a folder"
+    return f"{what} {path} does not exist"
+
+
+def unwritable(path) -> str | None:
+    """Why nothing can be created in the folder `path` (created when missing), or None.
+
+    Looks at the nearest folder that exists: "on a read-only filesystem" (which root meets
+    too) is told apart from "permission denied", and a file in the way is named.
+    """
+    folder = Path(path)
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only = False
+    return f"{folder} is on a read-only filesystem" if read_only else f"cannot write into {folder} (permission denied)"
 
 
 def read_torch_file(path, what: str = "checkpoint"):
@@ -126,14 +203,28 @@ def _not_a_torch_file(path: Path) -> str | None:
     return f"it is a text file, not a PyTorch checkpoint (it starts with {first!r})"
 
 
+def refused_torch_global(err: BaseException) -> str | None:
+    """The global ("module.name") that `torch.load(..., weights_only=True)` refused, or None.
+
+    torch names it as "Unsupported global: GLOBAL m.n" (a class it does not know) or
+    "unsupported GLOBAL m.n whose module m is blocked" (os, subprocess, ...).
+    """
+    found = re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", " ".join(str(err).split()))
+    return found.group(1) if found else None
+
+
+def refused_torch_message(name: str) -> str:
+    return (f"it holds Python objects other than tensors (it names {name}), which are refused, never run: "
+            f"save only tensors, numbers and plain containers (e.g. a state_dict)")
+
+
 def _explain_load_error(err: Exception) -> str:
     message = " ".join(str(err).split())
     if isinstance(err, RuntimeError) and ("zip archive" in message or "central directory" in message):
         return "the file is truncated or corrupt (an incomplete PyTorch archive): use a complete copy"
+    refused = refused_torch_global(err)
+    if refused:
+        return refused_torch_message(refused)
     if isinstance(err, (EOFError, pickle.UnpicklingError)) and "Weights only load failed" not in message:
         return "the file is truncated or corrupt (the pickle ends early or is damaged): use a complete copy"
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
-    if found:
-        return (f"it holds Python objects other than tensors ({found.group(1)}), which are not loaded for "
-                f"safety: save only tensors, numbers and plain containers (e.g. a state_dict)")
     return f"not a PyTorch checkpoint that can be loaded safely ({type(err).__name__})"

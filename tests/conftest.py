@@ -106,6 +106,23 @@ def write_fake_dataset(root, subjects=6, train=4, types=CASIA_TYPES, views=("000
     return root
 
 
+def malicious_pickle(marker, frames=(9, 64, 64), how="eval") -> bytes:
+    """A `.pkl` that, read with `pickle.load`, creates the file `marker` and then (how="eval")
+    returns a valid uint8 array of shape `frames`, so nothing looks wrong, or (how="system")
+    returns os.system's exit status. A safe reader refuses it and `marker` never appears."""
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            if how == "system":
+                return os.system, (f"touch {marker}",)
+            code = (f"__import__('pathlib').Path({str(marker)!r}).touch() or "
+                    f"__import__('numpy').full({tuple(frames)!r}, 255, 'uint8')")
+            return eval, (code,)
+
+    return pickle.dumps(Payload(), protocol=4)
+
+
 @pytest.fixture(scope="session")
 def make_fake_dataset():
     """`make_fake_dataset(root, subjects=6, train=4, types=..., views=..., seed=0) -> root`."""

@@ -3,11 +3,15 @@ import io
 import os
 import pickle
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gaitgs_lib.data.io import read_sequence, write_sequence
+from conftest import malicious_pickle
+from gaitgs_lib.data.io import read_array_pickle, read_sequence, write_sequence
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "numpy1"
 
 
 def _seq(t=3, h=4, w=5):
@@ -114,8 +118,78 @@ def test_a_pickle_from_a_newer_numpy_is_named(tmp_path, monkeypatch):
     assert str(path) in str(err.value)
     other = tmp_path / "other.pkl"
     other.write_bytes(b"cno_such_module_here\nthing\n.")  # a pickle of a global from a missing module
-    with pytest.raises(ValueError, match="not a readable pickle"):
+    with pytest.raises(ValueError, match="refused to load: the pickle names no_such_module_here.thing"):
         read_sequence(other)
+
+
+def test_numpy_1_pickles_load():
+    """Files written by numpy 1.26.4 (`numpy.core.*` names; tests/fixtures/README.md) with
+    pickle protocols 2-5, as OpenGait's pretreatment under numpy 1.x writes them."""
+    expected = ((np.arange(2 * 6 * 5) * 37) % 256).astype(np.uint8).reshape(2, 6, 5)
+    for protocol in (2, 3, 4, 5):
+        path = FIXTURES / f"numpy1-uint8-p{protocol}.pkl"
+        assert (b"numpy.core." in path.read_bytes()) and b"numpy._core" not in path.read_bytes()
+        back = read_sequence(path)
+        assert back.dtype == np.uint8 and back.flags.writeable
+        np.testing.assert_array_equal(back, expected)
+    floats = read_array_pickle(FIXTURES / "numpy1-float32-p4.pkl")
+    assert floats.dtype == np.float32
+    np.testing.assert_array_equal(floats, expected.astype(np.float32) / 255)
+    frames = read_array_pickle(FIXTURES / "numpy1-list-p4.pkl")  # a list of frames, as OpenGait also stores
+    assert isinstance(frames, list) and len(frames) == 2
+    np.testing.assert_array_equal(np.stack(frames), expected)
+    empty = read_array_pickle(FIXTURES / "numpy1-empty-p2.pkl")  # protocol 2 names __builtin__.bytes here
+    assert empty.shape == (0, 6, 5)
+    with pytest.raises(ValueError, match="zero frames"):
+        read_sequence(FIXTURES / "numpy1-empty-p2.pkl")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64, bool, np.int64])
+@pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
+def test_every_numpy_pickle_of_this_numpy_loads(tmp_path, dtype, protocol):
+    arr = (np.arange(60) % 7).astype(dtype).reshape(3, 4, 5)
+    path = tmp_path / "a.pkl"
+    path.write_bytes(pickle.dumps([arr, arr[:0], np.float32(2.5), {"t": (1, "x")}], protocol=protocol))
+    back = read_array_pickle(path)
+    np.testing.assert_array_equal(back[0], arr)
+    assert back[0].dtype == arr.dtype and back[1].shape == (0, 4, 5) and back[2] == np.float32(2.5)
+    assert back[3] == {"t": (1, "x")}
+
+
+@pytest.mark.parametrize("payload, refused", [
+    ("eval", "builtins.eval"),                        # runs, then returns a valid uint8 [9, 64, 64]
+    ("system", "posix.system"),                       # os.system under its real module name
+    ("inst", "os.system"),                            # protocol 0's INST opcode
+    ("numpy", "numpy.load"),                          # numpy, but not what an array needs
+    ("codec", None),                                  # the latin-1 helper with another codec
+])
+def test_a_pickle_that_would_run_code_is_refused(tmp_path, payload, refused):
+    """Landed main: `pickle.load` ran the payload (the marker file appeared) and, for "eval",
+    returned a valid sequence: no sign at all."""
+    marker = tmp_path / "marker"
+    path = tmp_path / "001" / "nm-01" / "090" / "090.pkl"
+    path.parent.mkdir(parents=True)
+    if payload in ("eval", "system"):
+        raw = malicious_pickle(marker, how=payload)
+        if payload == "system":
+            refused = f"{os.system.__module__}.system"
+    elif payload == "inst":
+        raw = b"(S'touch " + str(marker).encode() + b"'\nios\nsystem\n."
+    elif payload == "numpy":
+        raw = b"cnumpy\nload\n(S'" + str(marker).encode() + b"'\ntR."
+    else:
+        raw = b"c_codecs\nencode\n(S'x'\nS'rot13'\ntR."
+    path.write_bytes(raw)
+    with pytest.raises(ValueError) as err:
+        read_sequence(path)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    if refused:
+        assert message == (f"{path}: refused to load: the pickle names {refused}, which is not part of a numpy "
+                           f"array; sequence files are read as data and never run code (docs/guarantees.md)")
+    else:
+        assert "only allowed with latin1" in message
+    assert not marker.exists()
 
 
 def test_missing_file(tmp_path):

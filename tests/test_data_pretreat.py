@@ -341,3 +341,108 @@ def test_pretreat_writes_the_partition(tmp_path, capsys):
     assert (tmp_path / "both" / "partition.json").is_file()
     with pytest.raises(SystemExit):
         main([str(out)])                                               # one path needs --partition
+
+
+def test_pretreat_reads_only_the_files_opengait_reads(tmp_path):
+    """OpenGait lists `rglob('*.png')` (case-sensitive) and skips GEI images (paths in which
+    `gei` is followed by `.png`). Landed main also read upper-case `.PNG` files and GEI
+    images: one extra frame per such file."""
+    raw = tmp_path / "raw"
+    _raw_tree(raw)
+    plain = pretreat(raw, tmp_path / "plain", progress=False)
+    seq_dir = raw / "001" / "nm-01" / "000"
+    frame = next(iter(sorted(seq_dir.glob("*.png"))))
+    (seq_dir / "001-nm-01-000-999.PNG").write_bytes(frame.read_bytes())
+    (seq_dir / "001-nm-01-000-gei.png").write_bytes(frame.read_bytes())
+    (seq_dir / "Thumbs.db").write_bytes(b"x")
+    again = pretreat(raw, tmp_path / "again", progress=False)
+    assert again.frames_in == plain.frames_in == 6 * 4 + 3 + 3
+    for p in plain.written:
+        assert (tmp_path / "again" / p.relative_to(tmp_path / "plain")).read_bytes() == p.read_bytes()
+
+
+@pytest.mark.parametrize("inside", [".", "out", "001/out"])
+def test_pretreat_output_inside_the_raw_root_is_refused(tmp_path, capsys, inside):
+    """Landed main: `pretreat RAW RAW/out` wrote RAW/out/<sid>/... into the raw tree."""
+    raw = tmp_path / "raw"
+    _raw_tree(raw)
+    before = sorted(p.relative_to(raw) for p in raw.rglob("*"))
+    out = raw / inside
+    assert main([str(raw), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: output {out} is inside the raw root {raw}: ")
+    assert sorted(p.relative_to(raw) for p in raw.rglob("*")) == before
+
+
+def test_pretreat_raw_root_that_is_a_file(tmp_path, capsys):
+    """Landed main: "raw silhouette root ... does not exist" for a file that exists."""
+    (tmp_path / "raw.zip").write_bytes(b"PK")
+    assert main([str(tmp_path / "raw.zip"), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: raw silhouette root {tmp_path / 'raw.zip'} is a file, not a folder")
+
+
+def test_pretreat_ctrl_c_is_one_line(tmp_path, capsys, monkeypatch):
+    """Landed main: Ctrl-C printed Python's traceback."""
+    import gaitgs_lib.data.pretreat as pt
+
+    _raw_tree(tmp_path / "raw")
+
+    def interrupted(job):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pt, "_pretreat_one", interrupted)
+    assert main([str(tmp_path / "raw"), str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"interrupted: every sequence in {tmp_path / 'out'} is complete")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pretreat_workers_end_with_their_parent(tmp_path):
+    """Landed main: after kill -9 of `pretreat --workers 2`, its workers went on writing
+    sequences and then waited forever."""
+    import os
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    rng = np.random.default_rng(0)
+    frames = [_blobby(rng, 240, 160) for _ in range(4)]
+    for s in range(40):  # 40 sequences of 30 frames: several seconds of work for two workers
+        for i in range(30):
+            _write_png(raw / f"{s:03d}" / "nm-01" / "000" / f"{i:03d}.png", frames[i % 4])
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "gaitgs_lib", "pretreat", str(raw), str(out), "--workers", "2"],
+                            cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob("*/*/*/*.pkl")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        assert len(children) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        written = len(list(out.glob("*/*/*/*.pkl")))
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in children)
+        assert written < 40  # killed mid-way: the check above is not vacuous
+        time.sleep(0.5)
+        assert len(list(out.glob("*/*/*/*.pkl"))) == written  # nothing more was written
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -95,19 +95,40 @@ def test_casia_b_missing_gallery_is_a_clear_error():
 
 
 def test_ou_mvlp_both_conventions():
-    # Subject 2 has no gallery sequence at view 000.
-    rows = [("1", "01", "000", 0), ("1", "01", "015", 100), ("2", "01", "015", 110),
+    # Subject 2 has no gallery sequence at view 000 (subject 3, far away, makes that gallery rankable).
+    rows = [("1", "01", "000", 0), ("3", "01", "000", -1000), ("1", "01", "015", 100), ("2", "01", "015", 110),
             ("1", "00", "000", 1), ("2", "00", "000", 9), ("1", "00", "015", 101), ("2", "00", "015", 109)]
     opengait = ou_mvlp_protocol(*scalar_set(rows))
     excl = ou_mvlp_protocol(*scalar_set(rows), exclude_invalid=True)
     # probe 000 vs gallery 015: 1 -> 100 (A, right), 9 -> 100 (A, wrong) = 50 in both.
-    # probe views x gallery 000 (only subject 1): subject 2 is a failure, or dropped.
+    # probe views x gallery 000 (subjects 1 and 3): subject 2 is a failure, or dropped.
     np.testing.assert_allclose(opengait["matrices"]["OU-MVLP"], [[50, 50], [50, 100]])
     np.testing.assert_allclose(excl["matrices"]["OU-MVLP"], [[100, 50], [100, 100]])
     assert opengait["mean"]["OU-MVLP"] == 50 and excl["mean"]["OU-MVLP"] == 75
     assert opengait["protocol"] == "ou-mvlp" and excl["protocol"] == "ou-mvlp-excl"
     assert "counted as failures" in format_casia_b_table(opengait)
     assert "invalid probes excluded" in format_casia_b_table(excl)
+
+
+def test_a_gallery_of_one_subject_is_not_rankable():
+    """Landed main: `evaluate` on a test split of one subject printed rank-1 100.0 in every
+    cell (casia-b and retrieval alike): the nearest sequence is that subject by construction."""
+    one = [r for r in casia_rows() if r[0] == "075"]
+    with pytest.raises(ValueError, match=r"casia-b: not rankable: the gallery .* fewer than 2 subjects at every "
+                                         r"view \(1 subject\(s\) in all: \['075'\]\)"):
+        casia_b_protocol(*scalar_set(one))
+    emb, sids, _, _ = scalar_set(one)
+    with pytest.raises(ValueError, match=r"retrieval: not rankable: the 8 sequences belong to 1 subject"):
+        retrieval_protocol(emb, sids)
+    # one gallery view of a single subject: its cells are left out and named, the rest still ranks
+    rows = [r for r in casia_rows() if not (r[0] == "076" and r[1] == "nm-01" and r[2] == "018")]
+    res = casia_b_protocol(*scalar_set(rows))
+    assert res["not_rankable_views"] == ["018"]
+    assert np.isnan(res["matrices"]["NM"][:, 1]).all() and res["matrices"]["NM"][1, 0] == 50
+    assert res["per_view"]["NM"][1] == 50 and np.isnan(res["per_view"]["NM"][0])
+    table = format_casia_b_table(res)
+    assert "not rankable, left out of the means: gallery view(s) 018 (fewer than 2 gallery subjects)" in table
+    assert "100.0" not in table
 
 
 def test_retrieval_metrics_by_hand_both_conventions():
@@ -416,12 +437,28 @@ def test_bench_evaluate_smoke(tiny_checkpoint):
     root, path = tiny_checkpoint
     repo = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_evaluate.py"), "--checkpoint", str(path),
-                           "--data", str(root), "--subjects", "1", "--batch-size", "8", "--threads", "1"],
+                           "--data", str(root), "--subjects", "2", "--batch-size", "8", "--threads", "1"],
                           capture_output=True, text=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert "| command | sequences | wall s | sequences/s | CPU s | sequences per CPU s |" in lines
     row = next(line for line in lines if line.startswith("| this tree"))
-    assert row.split("|")[2].strip() == "30"  # the first test subject: 10 types x 3 views
+    # the two test subjects, 10 types x 3 views each (one subject alone is not rankable)
+    assert row.split("|")[2].strip() == "60"
     assert float(row.split("|")[4].replace(",", "")) > 0
     assert any(line.split()[:1] == ["NM"] for line in lines)
+
+
+@pytest.mark.slow
+def test_evaluate_cli_refuses_to_score_a_test_split_of_one_subject(tiny_checkpoint, tmp_path, capsys):
+    """Landed main: exit 0 and a table of 100.0 in every cell."""
+    from conftest import write_fake_dataset
+
+    _, path = tiny_checkpoint
+    root = write_fake_dataset(tmp_path / "one", subjects=5, train=4)  # test split: subject 005 alone
+    for protocol in ("casia-b", "retrieval"):
+        status, printed, err = run_cli(["--checkpoint", str(path), "--data", str(root), "--protocol", protocol,
+                                        "--no-progress", "--workers", "0", "--out", str(tmp_path / "r.json")], capsys)
+        assert status == 2 and printed == "" and err.count("\n") == 1, err
+        assert f"{protocol}: not rankable" in err and "1 subject" in err and "100.0" not in err
+        assert not (tmp_path / "r.json").exists()

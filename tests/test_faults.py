@@ -285,3 +285,264 @@ def test_resume_with_other_data_is_refused(finished_run, make_fake_dataset, tmp_
     other = make_fake_dataset(tmp_path / "other", subjects=6, train=3)
     msg = one_line_error(capsys, ["--data", str(other), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
     assert "is not the data" in msg and "train subjects 4 -> 3" in msg and "--allow-data-change" in msg
+
+
+# ------------------------------------------------------------------------------- no run is lost
+def listing(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_overwrite_then_ctrl_c_or_an_error_before_the_first_scheduled_checkpoint_puts_the_old_run_back(
+        finished_run, tmp_path):
+    """Landed main: the interrupt's own checkpoint counted as the new run's first, so Ctrl-C
+    after one iteration of `--overwrite` deleted the previous run."""
+    from gaitgs_lib.training import TrainingInterrupted, train
+
+    root, out = finished_run
+    before, files = ckpt(out), listing(out)
+    opts = dict(p=2, k=2, frames=8, log_every=1, ckpt_every=4, progress=False)
+
+    def stop_at(iteration, exc):
+        def callback(record):
+            if record["iteration"] == iteration:
+                raise exc
+        return callback
+
+    with pytest.raises(TrainingInterrupted, match=r"interrupted after iteration 2: the new run had not reached its "
+                                                  r"first scheduled checkpoint \(iteration 4\), so the previous run "
+                                                  r"was put back in .* and the new run's files were removed"):
+        train("tiny", root, out, steps=6, overwrite=True, seed=5, callback=stop_at(2, KeyboardInterrupt()), **opts)
+    assert listing(out) == files and all(torch.equal(ckpt(out)["model"][k], v) for k, v in before["model"].items())
+    assert [r["iteration"] for r in read_metrics(out)] == [1, 2, 3, 4]
+    with pytest.raises(RuntimeError, match="boom") as err:
+        train("tiny", root, out, steps=6, overwrite=True, seed=5, callback=stop_at(2, RuntimeError("boom")), **opts)
+    assert "the previous run was put back" in "".join(err.value.__notes__)
+    assert listing(out) == files and ckpt(out)["iteration"] == 4
+    # after the new run's first scheduled checkpoint (iteration 4), Ctrl-C keeps the new run
+    with pytest.raises(TrainingInterrupted, match="interrupted after iteration 5: checkpoint of iteration 5 saved"):
+        train("tiny", root, out, steps=6, overwrite=True, seed=5, callback=stop_at(5, KeyboardInterrupt()), **opts)
+    assert ckpt(out)["iteration"] == 5 and not list(out.glob(".*"))
+
+
+def test_a_second_train_into_the_same_out_is_refused(finished_run, capsys):
+    """Landed main: two `train` runs into one --out both ran, overwriting each other's checkpoints."""
+    from gaitgs_lib.training.run_dir import lock_run_folder
+
+    root, out = finished_run
+    before = listing(out)
+    with lock_run_folder(out):  # what a running `train` holds
+        for extra in (["--resume"], ["--overwrite"]):
+            msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", *extra])
+            assert msg == (f"error: {out} is being written by another `train` (process {os.getpid()}, lock "
+                           f"{out.parent / ('.' + out.name + '.lock')}); wait for it to finish, or choose another "
+                           f"--out")
+    assert listing(out) == before
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "5", "--resume"]) == 0
+    assert not (out.parent / f".{out.name}.lock").exists()  # released and removed
+
+
+def test_two_train_processes_into_one_out(make_fake_dataset, tmp_path):
+    """The lock between processes: the second `train` exits 2 with one line while the first runs."""
+    root = make_fake_dataset(tmp_path / "data")
+    out = tmp_path / "run"
+    first = start(train_cmd(root, out, "--steps", "200"))
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "metrics.jsonl").exists():
+            assert first.poll() is None, first.stderr.read()[-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = run(train_cmd(root, out, "--steps", "3", "--overwrite"))
+        assert second.returncode == 2
+        assert second.stderr.strip() == (f"error: {out} is being written by another `train` (process {first.pid}, "
+                                         f"lock {tmp_path / '.run.lock'}); wait for it to finish, or choose "
+                                         f"another --out")
+    finally:
+        first.kill()
+        first.communicate()
+
+
+@pytest.mark.parametrize("steps, message", [
+    ("0", "--steps must be at least 1 (the iteration to stop after), got 0"),
+    ("-3", "--steps must be at least 1 (the iteration to stop after), got -3"),
+    ("301", r"--steps 301 is past the end of the schedule (300 iterations, --total-iters); pass --total-iters 301"),
+])
+def test_steps_outside_the_schedule_are_refused_before_anything_is_touched(finished_run, tmp_path, capsys, steps,
+                                                                          message):
+    """Landed main: `--steps 0` exited 0 leaving a folder without a checkpoint (with --overwrite:
+    the old run hidden in .replaced-PID/); `--steps 301` trained past the tiny schedule's end."""
+    root, out = finished_run
+    before = listing(out)
+    for target, extra in ((out, ["--overwrite"]), (tmp_path / "new" / "run", [])):
+        msg = one_line_error(capsys, ["--data", str(root), "--out", str(target), *COMMON, "--steps", steps, *extra])
+        assert msg == f"error: {message}" or message in msg
+    assert listing(out) == before and not (tmp_path / "new").exists()
+
+
+def _kill_an_overwrite_before_its_first_checkpoint(root, out):
+    proc = start(train_cmd(root, out, "--steps", "20", "--overwrite", "--ckpt-every", "10", "--seed", "9"))
+    deadline = time.monotonic() + 120
+    aside = out / f".replaced-{proc.pid}"
+    while not (aside.is_dir() and (out / "metrics.jsonl").exists()
+               and (out / "metrics.jsonl").read_text().count("\n") >= 1):  # the new run logged iteration 1
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.kill()
+    proc.communicate()
+    return proc.pid
+
+
+def test_an_overwrite_killed_before_its_first_checkpoint_is_undone_by_the_next_train(finished_run, capsys):
+    """Landed main: the old run stayed in a hidden .replaced-PID/ folder, never restored or mentioned."""
+    root, out = finished_run
+    before, files = ckpt(out), listing(out)
+    pid = _kill_an_overwrite_before_its_first_checkpoint(root, out)
+    assert (out / f".replaced-{pid}").is_dir()  # what kill -9 leaves
+    capsys.readouterr()
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "5", "--resume"]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err == (f"warning: put back the run in {out} that an interrupted --overwrite (process {pid}) had moved "
+                   f"aside to .replaced-{pid}/; the unfinished run that was to replace it had no scheduled "
+                   f"checkpoint and was removed")
+    after = ckpt(out)
+    assert after["iteration"] == 5 and not list(out.glob(".replaced-*"))
+    assert [r["iteration"] for r in read_metrics(out)] == [1, 2, 3, 4, 5]
+    assert json.loads((out / "config.json").read_text())["train_config"]["seed"] == before["train_config"]["seed"]
+    assert listing(out) == files  # the same files, one more iteration in them
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """`small_disk(size)` -> a folder on a tmpfs of that size (skips where mounting is not allowed)."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        folder = tmp_path / f"disk-{size}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); "
+                        f"test_a_checkpoint_write_error_without_a_small_disk covers the logic")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_half_made_run(make_fake_dataset, tmp_path, small_disk, capsys):
+    """Landed main: torch's RuntimeError on ENOSPC escaped as a traceback, left a run folder
+    without a checkpoint, and during --overwrite kept the old run hidden in .replaced-PID/.
+    A checkpoint of the tiny preset is 2 MB; a periodic one needs two (latest.pt and iter-*.pt)."""
+    root = make_fake_dataset(tmp_path / "data")
+    # 1. a new run on a disk too small for one checkpoint: nothing is left
+    disk = small_disk("1m")
+    out = disk / "run"
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "2"])
+    assert msg.startswith(f"error: cannot write the checkpoint of iteration 2 into {out / 'checkpoints'}: the disk "
+                          f"holding {out / 'checkpoints'} is full (")
+    assert msg.endswith("the run had no checkpoint, so its files were removed")
+    assert listing(disk) == []
+    # 2. --overwrite whose first scheduled checkpoint does not fit: the old run is put back
+    disk = small_disk("3m")
+    out = disk / "run"
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "1"]) == 0  # 2 MB: fits
+    before, files = ckpt(out), listing(out)
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "4", "--overwrite"])
+    assert msg.startswith(f"error: cannot write the checkpoint of iteration 4 into {out / 'checkpoints'}: the disk ")
+    assert msg.endswith(f"so the previous run was put back in {out} and the new run's files were removed")
+    assert listing(disk) == ["run", *[f"run/{f}" for f in files]] and ckpt(out)["iteration"] == before["iteration"]
+    # 3. a run that has checkpoints keeps its last one
+    disk = small_disk("5m")
+    out = disk / "run"
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "3",
+                                  "--ckpt-every", "1"])
+    assert msg.startswith(f"error: cannot write the checkpoint of iteration 2 into {out / 'checkpoints'}: the disk ")
+    assert msg.endswith(f"{out / 'checkpoints' / 'latest.pt'} (iteration 1) is unchanged")
+    assert listing(out) == ["checkpoints", "checkpoints/iter-0000001.pt", "checkpoints/latest.pt", "config.json",
+                            "metrics.jsonl"] and ckpt(out)["iteration"] == 1
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "2", "--resume"]) == 2  # still full
+
+
+def test_a_checkpoint_write_error_without_a_small_disk(make_fake_dataset, tmp_path, monkeypatch, capsys):
+    """The same as a full disk, where no tmpfs can be mounted: torch.save's writes fail with ENOSPC."""
+    import errno
+
+    from gaitgs_lib import fileio
+
+    root = make_fake_dataset(tmp_path / "data")
+    out = tmp_path / "run"
+    assert main(["--data", str(root), "--out", str(out), *COMMON, "--steps", "1"]) == 0
+    files = listing(out)
+
+    def full(self, data):
+        self.error = OSError(errno.ENOSPC, "No space left on device")
+        raise self.error
+
+    monkeypatch.setattr(fileio._RecordingWriter, "write", full)
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "4", "--overwrite"])
+    assert msg.startswith(f"error: cannot write the checkpoint of iteration 4 into {out / 'checkpoints'}: the disk "
+                          f"holding {out / 'checkpoints'} is full (")
+    assert "previous run was put back" in msg and listing(out) == files
+
+
+# ------------------------------------------------------------------------------- resume says what happens
+def test_resume_refuses_or_says_what_it_would_silently_ignore(finished_run, tmp_path, capsys):
+    """Landed main: `--resume --preset small` continued with the saved preset; `--resume` of a
+    finished run or with a --steps already reached exited 0 silently and recorded a "resume"."""
+    root, out = finished_run  # tiny, iteration 4 of 300
+    history = json.loads((out / "config.json").read_text())["history"]
+    latest = out / "checkpoints" / "latest.pt"
+    stamp = latest.stat().st_mtime_ns
+    base = ["--data", str(root), "--out", str(out), *COMMON, "--resume"]
+    assert one_line_error(capsys, base + ["--preset", "small"]) == (
+        f"error: cannot resume {out} with --preset small: the run was started with --preset tiny; leave --preset "
+        f"out (or start afresh with --overwrite)")
+    assert "past the end of the schedule" in one_line_error(capsys, base + ["--steps", "301"])
+    for steps in ("3", "4"):  # nothing left to train: said in one line, exit 0, nothing changed
+        capsys.readouterr()
+        assert main(base + ["--steps", steps]) == 0
+        out_text, err = capsys.readouterr()
+        assert out_text == "" and err == (
+            f"nothing to train: {out} is already at iteration 4, at or past --steps {steps}; its checkpoint is "
+            f"unchanged and no resume was recorded (pass a --steps above 4, at most 300, to train on)\n")
+    done = tmp_path / "done"
+    assert main(["--data", str(root), "--out", str(done), *COMMON, "--total-iters", "3"]) == 0
+    done_history = json.loads((done / "config.json").read_text())["history"]
+    capsys.readouterr()
+    assert main(["--data", str(root), "--out", str(done), *COMMON, "--resume"]) == 0
+    assert capsys.readouterr().err == (
+        f"nothing to train: {done} is finished (iteration 3 of 3); its checkpoint is unchanged and no resume was "
+        f"recorded (--total-iters cannot change on resume: start a longer run with --overwrite)\n")
+    assert json.loads((out / "config.json").read_text())["history"] == history  # no "resume" recorded
+    assert json.loads((done / "config.json").read_text())["history"] == done_history
+    assert latest.stat().st_mtime_ns == stamp
+    assert main(base + ["--preset", "tiny", "--steps", "5"]) == 0  # the run's own preset is fine
+    assert [e["event"] for e in json.loads((out / "config.json").read_text())["history"]] == ["start", "resume"]
+
+
+def test_resume_from_non_finite_weights_is_refused(finished_run, capsys):
+    """Landed main: the run diverged at once and called the NaN file "the last finite checkpoint"."""
+    root, out = finished_run
+    latest = out / "checkpoints" / "latest.pt"
+    state = ckpt(out)
+    name = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"][name] = torch.full_like(state["model"][name], float("nan"))
+    torch.save(state, latest)
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(out), *COMMON, "--steps", "6", "--resume"])
+    assert msg.startswith(f"error: cannot resume: {latest} holds 1 non-finite tensor(s) (NaN or inf, e.g. "
+                          f"model.{name}), which `train` never saves; the periodic checkpoints are ")
+    assert "last finite" not in msg
+
+
+@pytest.mark.parametrize("option, value", [("--margin", "-0.1"), ("--margin", "nan"), ("--lr", "0"),
+                                           ("--weight-decay", "-1")])
+def test_a_meaningless_recipe_is_refused(finished_run, tmp_path, capsys, option, value):
+    """Landed main: a negative --margin silently turned the triplet loss off."""
+    root, _ = finished_run
+    msg = one_line_error(capsys, ["--data", str(root), "--out", str(tmp_path / "r"), *COMMON, option, value])
+    field = option[2:].replace("-", "_")
+    assert msg.startswith(f"error: TrainConfig.{field} must be ") and not (tmp_path / "r").exists()

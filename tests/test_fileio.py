@@ -47,6 +47,42 @@ def _message(path, what="checkpoint"):
     return message
 
 
+class _Payload:
+    """Pickled, it makes the reader run `touch MARKER` (os.system)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_checkpoint_that_would_run_code_names_the_refused_global(tmp_path):
+    """Landed main: refused (never run), but named "not ... loaded safely (UnpicklingError)" by
+    read_torch_file and "truncated or corrupt" by --resume and export_checkpoint's traceback."""
+    import torch
+
+    from gaitgs_lib.training import export_checkpoint
+    from gaitgs_lib.training.checkpoints import read_training_checkpoint
+    from gaitgs_lib.training.errors import TrainingError
+
+    marker = tmp_path / "marker"
+    evil = tmp_path / "checkpoints" / "latest.pt"
+    evil.parent.mkdir()
+    torch.save({"model": {"w": torch.ones(2)}, "extra": _Payload(marker)}, evil)
+    refused = f"{os.system.__module__}.system"
+    assert _message(evil) == (f"cannot read checkpoint {evil}: it holds Python objects other than tensors (it names "
+                              f"{refused}), which are refused, never run: save only tensors, numbers and plain "
+                              f"containers (e.g. a state_dict)")
+    with pytest.raises(TrainingError, match=f"cannot resume: {evil}: it holds Python objects other than tensors "
+                                            f"\\(it names {refused}\\)") as err:
+        read_training_checkpoint(evil)
+    assert "truncated" not in str(err.value)
+    with pytest.raises(ValueError, match=f"it names {refused}"):
+        export_checkpoint(evil, tmp_path / "small.pt")
+    assert not marker.exists() and not (tmp_path / "small.pt").exists()
+
+
 def test_read_torch_file_explains_bad_checkpoints_in_one_line(tmp_path):
     """Each of these made torch print a traceback suggesting weights_only=False."""
     import collections
@@ -70,7 +106,7 @@ def test_read_torch_file_explains_bad_checkpoints_in_one_line(tmp_path):
     assert "half.pt: the file is truncated or corrupt" in _message(half, "latest checkpoint")
     objects = tmp_path / "objects.pt"
     torch.save({"step": np.float64(1.0)}, objects)
-    assert "holds Python objects other than tensors (numpy" in _message(objects)
+    assert "holds Python objects other than tensors (it names numpy" in _message(objects)
     assert "it is a folder" in _message(tmp_path)
     binary = tmp_path / "image.pt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")

@@ -22,6 +22,7 @@ from gaitgs_lib.course.autograder import PYTORCH_CPU_INDEX, AutograderEnvironmen
 from gaitgs_lib.course.check import check_assignment, format_check_report
 from gaitgs_lib.course.grading import ENGINES
 from gaitgs_lib.course.masters import DEFAULT_ROOT, BuiltAssignment, build_assignment, find_masters
+from gaitgs_lib.fileio import unwritable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,7 +84,13 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else Path(args.root) / "dist"
-    if args.command == "build" or not args.no_build:
+    building = args.command == "build" or not args.no_build
+    problem = None if not building else (f"--out {out} is a file, not a folder" if out.exists() and not out.is_dir()
+                                         else unwritable(out))
+    if problem:
+        print(f"error: {problem}; choose another --out", file=sys.stderr)
+        return 2
+    if building:
         with tempfile.TemporaryDirectory(prefix="gaitgs-wheel-") as wheel_dir:
             try:
                 env = _environment(args, Path(wheel_dir))
@@ -96,7 +103,17 @@ def main(argv=None) -> int:
                 print(f"built {b.name}: student {_rel(b.student)}, autograder {_rel(b.autograder_zip)}")
                 built.append(b)
     else:
-        built = [BuiltAssignment.from_folder(m, out / m.parent.name) for m in masters]
+        if not out.is_dir():
+            what = "is a file, not a folder" if out.exists() else "does not exist"
+            print(f"error: --out {out} {what}: --no-build checks the assignments already built there "
+                  f"(run `python -m gaitgs_lib assignments build --out {out}` first, or drop --no-build)",
+                  file=sys.stderr)
+            return 2
+        try:
+            built = [BuiltAssignment.from_folder(m, out / m.parent.name) for m in masters]
+        except FileNotFoundError as e:
+            print(f"error: {e} (--no-build checks what is already in --out {out})", file=sys.stderr)
+            return 2
     if args.command == "build":
         return 0
     results = [check_assignment(b, args.engine) for b in built]

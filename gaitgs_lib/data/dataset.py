@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..fileio import not_a_folder
 from .io import read_sequence
 from .partition import load_partition, missing_partition_hint, partition_from_mapping
 from .transforms import check_stored_size, downscale_factor, side_cut as cut_sides
@@ -67,7 +68,9 @@ class GaitDataset(torch.utils.data.Dataset):
                  size: tuple[int, int] | None = None):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"dataset root {self.root} does not exist")
+            problem = not_a_folder(self.root, "dataset root")
+            error = FileNotFoundError if not self.root.exists() else ValueError
+            raise error(f"{problem} (expected <root>/<sid>/<type>/<view>/<view>.pkl)")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         self.split, self.cache, self.side_cut = split, cache, side_cut

@@ -89,6 +89,8 @@ def write_partition(root, name: str, overwrite: bool = False) -> Path:
     """
     root = Path(root)
     if not root.is_dir():
+        if root.exists():
+            raise ValueError(f"dataset folder {root} is a file, not a folder")
         raise FileNotFoundError(f"dataset folder {root} does not exist")
     part = standard_partition(name)
     listed = set(part["TRAIN_SET"]) | set(part["TEST_SET"])

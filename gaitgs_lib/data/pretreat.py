@@ -19,6 +19,7 @@ include it). SynthGait generates its datasets without it (`gaitgs_lib.synthgait.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..fileio import unwritable
 from .io import write_sequence
 from .partition import STANDARD_PARTITIONS, write_partition
 
@@ -179,6 +181,34 @@ def _read_png(path: Path) -> np.ndarray | None:
     return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
 
 
+def is_frame_png(rel: Path) -> bool:
+    """Whether OpenGait's `datasets/pretreatment.py` reads this file (path relative to the raw root).
+
+    It lists `input_path.rglob('*.png')`, which is case-sensitive on Linux and macOS
+    (an upper-case `.PNG` is not read), and skips every path in which `gei` is followed by
+    `.png` (GEI images stored beside the frames).
+    """
+    return rel.name.endswith(".png") and "gei.png" not in rel.as_posix()
+
+
+def _worker_init() -> None:
+    """In each worker process: Ctrl-C is the parent's to handle (it stops the pool), and the
+    worker dies with its parent (Linux: PR_SET_PDEATHSIG), even when the parent is killed -9."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the pool's EOF still ends it
+            pass
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
 def _pretreat_one(job):
     """One raw sequence folder -> (key, outcome, detail, frames_in, frames_kept).
 
@@ -191,7 +221,7 @@ def _pretreat_one(job):
     dst = out_root / rel / f"{seq_dir.name}.pkl"
     if dst.exists() and not overwrite:
         return key, "existing", dst, 0, 0
-    pngs = sorted(p for p in seq_dir.iterdir() if p.suffix.lower() == ".png" and p.is_file())
+    pngs = sorted(p for p in seq_dir.iterdir() if is_frame_png(p.relative_to(raw_root)) and p.is_file())
     if not pngs:
         return key, "skipped", "no PNG frames", 0, 0
     frames = []
@@ -219,7 +249,9 @@ def _check_writable(folder: Path) -> None:
     except FileExistsError as exc:
         raise NotADirectoryError(f"output {folder} is a file, not a folder; choose another output folder") from exc
     except OSError as exc:
-        raise PermissionError(f"cannot write into the output folder {folder} ({exc.strerror}); "
+        # a read-only filesystem is named as such (root meets it too); otherwise the OS's reason
+        why = (unwritable(folder) if exc.errno == errno.EROFS else None) or exc.strerror
+        raise PermissionError(f"cannot write into the output folder {folder} ({why}); "
                               f"choose a folder you can write to") from exc
 
 
@@ -237,8 +269,13 @@ def pretreat(raw_root, out_root, size: int = 64, overwrite: bool = False,
 
     raw_root, out_root = Path(raw_root), Path(out_root)
     if not raw_root.is_dir():
-        raise FileNotFoundError(f"raw silhouette root {raw_root} does not exist "
-                                f"(expected <root>/<sid>/<type>/<view>/*.png)")
+        what = "is a file, not a folder" if raw_root.exists() else "does not exist"
+        raise (FileNotFoundError if not raw_root.exists() else ValueError)(
+            f"raw silhouette root {raw_root} {what} (expected <root>/<sid>/<type>/<view>/*.png)")
+    raw_abs, out_abs = raw_root.resolve(), out_root.resolve()
+    if out_abs == raw_abs or raw_abs in out_abs.parents:
+        raise ValueError(f"output {out_root} is inside the raw root {raw_root}: its <sid>/<type>/<view> folders "
+                         f"would be read as raw sequences on the next run; choose an output folder outside it")
     seq_dirs = sorted(p for p in raw_root.glob("*/*/*") if p.is_dir())
     if not seq_dirs:
         raise ValueError(f"no sequence folders under {raw_root} (expected <root>/<sid>/<type>/<view>/*.png)")
@@ -247,18 +284,29 @@ def pretreat(raw_root, out_root, size: int = 64, overwrite: bool = False,
     jobs = [(d, raw_root, out_root, size, overwrite) for d in seq_dirs]
     bar = tqdm(total=len(jobs), desc="pretreat", unit="seq", disable=not progress)
     results = []
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    try:
+        if workers > 1:
+            import multiprocessing as mp
 
-        with ProcessPoolExecutor(workers) as pool:
-            for result in pool.map(_pretreat_one, jobs, chunksize=8):
-                results.append(result)
+            # multiprocessing.Pool, not ProcessPoolExecutor: its workers close their end of the
+            # task pipe, so they also see a dead parent as the end of the work
+            pool = mp.get_context().Pool(workers, initializer=_worker_init)
+            try:
+                for result in pool.imap(_pretreat_one, jobs, chunksize=8):
+                    results.append(result)
+                    bar.update()
+                pool.close()
+                pool.join()
+            except BaseException:  # Ctrl-C or a worker's error: stop the others at once
+                pool.terminate()
+                pool.join()
+                raise
+        else:
+            for job in jobs:
+                results.append(_pretreat_one(job))
                 bar.update()
-    else:
-        for job in jobs:
-            results.append(_pretreat_one(job))
-            bar.update()
-    bar.close()
+    finally:
+        bar.close()
     report = PretreatReport()
     for key, outcome, detail, n_in, n_kept in results:
         report.frames_in += n_in
@@ -320,4 +368,8 @@ def main(argv=None) -> int:
     except (OSError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: every sequence in {out} is complete (each is written atomically); run the same "
+              f"command again to continue where it stopped", file=sys.stderr)
+        return 130
     return 0

@@ -19,6 +19,7 @@ import torch
 
 from ..data.dataset import GaitDataset
 from ..distance import METRICS
+from ..fileio import unwritable
 from ..modeling.checkpoint import load_trained_model
 from ..runtime import default_device
 from .extract import extract_embeddings
@@ -69,8 +70,9 @@ def check_output_path(out) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"--out {out}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out}: cannot write into {parent} (permission denied); choose another place")
+    problem = unwritable(parent)
+    if problem:
+        raise ValueError(f"--out {out}: {problem}; choose another place")
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"--out {out}: the file exists and is read-only")
     return path
@@ -108,6 +110,16 @@ def evaluate_checkpoint(checkpoint, data, protocol: str, preset=None, fmt: str =
     return result
 
 
+def _check_not_an_input(out: Path, checkpoint, data) -> None:
+    """`--out` must not replace the checkpoint or land inside the dataset it evaluates."""
+    target = out.resolve()
+    if Path(checkpoint).exists() and target == Path(checkpoint).resolve():
+        raise ValueError(f"--out {out} is the --checkpoint: the result would replace the model; choose another file")
+    root = Path(data).resolve()
+    if Path(data).is_dir() and root in target.parents:
+        raise ValueError(f"--out {out} is inside --data {data}: keep results out of the dataset; choose another place")
+
+
 def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
@@ -128,6 +140,8 @@ def main(argv=None) -> int:
     try:
         _check_args(args)
         out = check_output_path(args.out) if args.out else None
+        if out is not None:
+            _check_not_an_input(out, args.checkpoint, args.data)
         if args.threads:
             torch.set_num_threads(args.threads)
         result = evaluate_checkpoint(args.checkpoint, args.data, args.protocol, preset=args.preset, fmt=args.format,

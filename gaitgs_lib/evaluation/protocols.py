@@ -30,6 +30,9 @@ CASIA_B_PROBES = {
 OU_MVLP_GALLERY = ("01",)
 OU_MVLP_PROBES = {"OU-MVLP": ("00",)}
 
+# A gallery of fewer subjects cannot rank: the nearest entry is the right subject by construction.
+MIN_GALLERY_SUBJECTS = 2
+
 # Names the `evaluate` command takes; "-excl" = invalid probes excluded (see metrics.py).
 PROTOCOLS = ("casia-b", "ou-mvlp", "ou-mvlp-excl", "retrieval", "retrieval-excl")
 
@@ -70,16 +73,30 @@ def _check_lengths(embeddings, sids, types, views):
 
 
 def _probe_view_row(emb, sids, pidx, gallery_mask, views, view_names, metric, exclude_invalid):
-    """Rank-1 of the probes `pidx` against the gallery of each view in turn -> [V] (NaN: no gallery)."""
+    """Rank-1 of the probes `pidx` against the gallery of each view in turn -> [V] (NaN: no
+    gallery, or one not rankable: fewer than two subjects, where rank-1 is 100 % by construction)."""
     row = np.full(len(view_names), np.nan)
     probe_emb = emb[torch.from_numpy(pidx)]  # [n_p, C, P]
     for j, gv in enumerate(view_names):
         gidx = np.flatnonzero(gallery_mask & (views == gv))
-        if len(gidx) == 0:
+        if len(set(sids[gidx].tolist())) < MIN_GALLERY_SUBJECTS:
             continue
         dist = part_distance(probe_emb, emb[torch.from_numpy(gidx)], metric)  # [n_p, n_g]
         row[j] = rank1_accuracy(dist, sids[pidx], sids[gidx], exclude_invalid)
     return row
+
+
+def _not_rankable_views(sids, views, gallery_mask, view_names, gallery_types, protocol: str) -> list:
+    """Gallery views holding one subject (their cells are left out); a ValueError when no view has two."""
+    gallery_subjects = {v: set(sids[gallery_mask & (views == v)].tolist()) for v in view_names}
+    if all(len(gallery_subjects[v]) < MIN_GALLERY_SUBJECTS for v in view_names):
+        every = sorted(set(sids[gallery_mask].tolist()))
+        raise ValueError(
+            f"{protocol}: not rankable: the gallery (types {list(gallery_types)}) holds fewer than "
+            f"{MIN_GALLERY_SUBJECTS} subjects at every view ({len(every)} subject(s) in all: {every[:5]}), so the "
+            f"nearest gallery sequence is the right subject by construction; evaluate on a test split of at least "
+            f"{MIN_GALLERY_SUBJECTS} subjects")
+    return [v for v in view_names if 0 < len(gallery_subjects[v]) < MIN_GALLERY_SUBJECTS]
 
 
 def cross_view_protocol(
@@ -101,9 +118,12 @@ def cross_view_protocol(
     is restricted to that one view and the nearest gallery sequence decides. Probes whose
     subject has no gallery sequence at that view count as failures
     (`exclude_invalid=False`, OpenGait's convention) or are dropped (`True`).
-    A cell with no probes (or no gallery at all) is NaN and skipped in the means.
+    A cell with no probes (or no gallery at all) is NaN and skipped in the means. A
+    gallery view with fewer than two subjects is *not rankable* (its nearest entry is the
+    right subject by construction): its cells are NaN too, listed in `not_rankable_views`,
+    and when no gallery view can rank, a ValueError says so (never a table of 100 %).
     Returns a dict with `matrices` ([V, V] numpy, %), `per_view` ([V], %), `mean`, `views`,
-    and the convention used (`exclude_invalid`, `convention`).
+    `not_rankable_views`, and the convention used (`exclude_invalid`, `convention`).
     """
     _check_lengths(embeddings, sids, types, views)
     emb = check_embeddings(embeddings)
@@ -118,6 +138,7 @@ def cross_view_protocol(
         used = np.isin(types, list(gallery_types) + [t for ts in probe_sets.values() for t in ts])
         view_names = sorted(set(views[used].tolist()), key=view_key)
     view_names = [str(v) for v in view_names]
+    not_rankable = _not_rankable_views(sids, views, gallery_mask, view_names, gallery_types, protocol)
 
     matrices, per_view, means, num_probes = {}, {}, {}, {}
     for cond, ptypes in probe_sets.items():
@@ -150,6 +171,7 @@ def cross_view_protocol(
         "num_probes": num_probes,
         "num_gallery": int(gallery_mask.sum()),
         "num_subjects": int(len(set(sids.tolist()))),
+        "not_rankable_views": not_rankable,
     }
 
 
@@ -186,6 +208,11 @@ def retrieval_protocol(embeddings, sids, metric: str = "euclidean", ranks: Seque
     emb = check_embeddings(embeddings)
     if len(sids) != len(emb):
         raise ValueError(f"sids has {len(sids)} entries but embeddings has {len(emb)} sequences")
+    subjects = sorted({str(s) for s in sids})
+    if len(subjects) < MIN_GALLERY_SUBJECTS:
+        raise ValueError(f"retrieval: not rankable: the {len(emb)} sequences belong to {len(subjects)} subject(s) "
+                         f"{subjects[:5]}, so every gallery holds fewer than {MIN_GALLERY_SUBJECTS} subjects and "
+                         f"rank-1 is 100 % by construction; evaluate on at least {MIN_GALLERY_SUBJECTS} subjects")
     dist = part_distance(emb, emb, metric)
     mask = ~np.eye(len(emb), dtype=bool)
     res = retrieval_metrics(dist, sids, sids, ranks=ranks, mask=mask, exclude_invalid=exclude_invalid)

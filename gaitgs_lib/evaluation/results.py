@@ -38,6 +38,10 @@ def format_table(result: dict, decimals: int = 1) -> str:
     for c in conds:
         cells = "".join(_fmt(x, decimals).rjust(col_w + 1) for x in result["per_view"][c])
         lines.append(c.ljust(name_w) + cells + _fmt(result["mean"][c], decimals).rjust(col_w + 2))
+    skipped = result.get("not_rankable_views") or []
+    if skipped:  # a gallery view of one subject: its cells are left out, not counted as 100 %
+        lines.append(f"not rankable, left out of the means: gallery view(s) {', '.join(skipped)} "
+                     f"(fewer than 2 gallery subjects)")
     return "\n".join(lines + [_note(result, "rank-1 (%), identical views excluded")])
 
 

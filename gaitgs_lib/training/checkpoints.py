@@ -4,25 +4,28 @@ The format itself (its keys, `CHECKPOINT_FORMAT`, the atomic write, what ships) 
 in `gaitgs_lib.fileio`, which the model loader (`modeling.checkpoint`) reads it with too.
 
 `<run>/checkpoints/latest.pt` is rewritten atomically at every checkpoint (temporary file +
-`os.replace`, `fileio.atomic_open`), and every `ckpt_every` iterations it is also copied to
-`iter-NNNNNNN.pt` (again through a temporary file). A checkpoint holds everything a
+`os.replace`), and every `ckpt_every` iterations it is also copied to `iter-NNNNNNN.pt`:
+both are written in full before either is renamed into place, so a full disk leaves the
+previous `latest.pt` and no half-written file (CheckpointWriteError names the folder and
+the disk). A checkpoint holds everything a
 resumed run needs to continue bit for bit on the same machine: model, optimiser,
 scheduler, GradScaler, the P x K sampler's position, every RNG state, and the running
 means of the metrics. A checkpoint with a NaN or infinite tensor is never written.
 """
 from __future__ import annotations
 
+import errno
 import os
 import random
-import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..fileio import (CHECKPOINT_FORMAT, atomic_open, is_gaitgs_checkpoint, missing_resume_state,
-                      shipped_checkpoint, write_checkpoint)
-from .errors import NonFiniteError, TrainingError
+from ..fileio import (CHECKPOINT_FORMAT, is_gaitgs_checkpoint, missing_resume_state,
+                      read_torch_file, refused_torch_global, refused_torch_message, shipped_checkpoint,
+                      write_checkpoint)
+from .errors import CheckpointWriteError, NonFiniteError, TrainingError
 
 __all__ = ["CHECKPOINT_FORMAT", "rng_state", "set_rng_state", "nonfinite_tensors", "save_checkpoint",
            "read_training_checkpoint", "export_checkpoint", "periodic_checkpoints", "remove_partial_files"]
@@ -85,11 +88,31 @@ def save_checkpoint(state: dict, ckpt_dir, periodic: bool) -> Path:
             f"tensor(s) (e.g. {bad[0]}); {Path(ckpt_dir) / LATEST} keeps the last finite state",
             int(state["iteration"]))
     ckpt_dir = Path(ckpt_dir)
-    latest = write_checkpoint(state, ckpt_dir / LATEST)
-    if periodic:
-        with atomic_open(ckpt_dir / f"iter-{int(state['iteration']):07d}.pt", "wb") as f, open(latest, "rb") as src:
-            shutil.copyfileobj(src, f)
+    latest = ckpt_dir / LATEST
+    final = [latest] + ([ckpt_dir / f"iter-{int(state['iteration']):07d}.pt"] if periodic else [])
+    try:
+        write_checkpoint(state, *final)  # both in full, then renamed: a full disk leaves latest.pt as it was
+    except OSError as err:
+        raise CheckpointWriteError(_write_failure(ckpt_dir, int(state["iteration"]), err)) from None
     return latest
+
+
+def _write_failure(ckpt_dir: Path, iteration: int, err: OSError) -> str:
+    """One line: what stopped the checkpoint of `iteration` from being written into `ckpt_dir`."""
+    why = err.strerror or str(err)
+    if err.errno == errno.ENOSPC:
+        where = next((p for p in (ckpt_dir, *ckpt_dir.parents) if p.exists()), ckpt_dir)
+        try:
+            st = os.statvfs(where)
+            free = f" ({st.f_bavail * st.f_frsize / 2**20:.1f} MiB free)"
+        except OSError:
+            free = ""
+        why = f"the disk holding {where} is full{free}"
+    elif err.errno == errno.EROFS:
+        why = f"{err.filename or ckpt_dir} is on a read-only filesystem"
+    elif err.errno in (errno.EACCES, errno.EPERM):
+        why = f"permission denied writing {err.filename or ckpt_dir}"
+    return f"cannot write the checkpoint of iteration {iteration} into {ckpt_dir}: {why}"
 
 
 def periodic_checkpoints(ckpt_dir) -> list[Path]:
@@ -119,7 +142,11 @@ def read_training_checkpoint(path) -> dict:
                                 f"checkpoint); start it again with --overwrite")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - torch's message (and its weights_only advice) must not reach the user
+    except Exception as err:  # noqa: BLE001 - torch's message (and its weights_only advice) must not reach the user
+        refused = refused_torch_global(err)
+        if refused:
+            raise TrainingError(f"cannot resume: {path}: {refused_torch_message(refused)}; "
+                                f"{_other_checkpoints_hint(path.parent)}") from None
         size = path.stat().st_size
         raise TrainingError(f"cannot resume: {path} ({size:,} bytes) is not a readable checkpoint (truncated "
                             f"or corrupt); {_other_checkpoints_hint(path.parent)}") from None
@@ -137,13 +164,19 @@ def read_training_checkpoint(path) -> dict:
     if missing:
         raise TrainingError(f"cannot resume: {path} is an exported checkpoint (weights only, no {', '.join(missing)}); "
                             f"resume from the run's own checkpoints/latest.pt")
+    bad = nonfinite_tensors({"model": ckpt["model"], "optimizer": ckpt["optimizer"]})
+    if bad:  # `train` never writes one: the file was changed or written by something else
+        raise TrainingError(f"cannot resume: {path} holds {len(bad)} non-finite tensor(s) (NaN or inf, e.g. {bad[0]}), "
+                            f"which `train` never saves; {_other_checkpoints_hint(path.parent)}")
     return ckpt
 
 
 def export_checkpoint(src, dst) -> Path:
     """A training checkpoint -> a small one for shipping: weights (fp32), config, preset,
     iteration, view names; no optimizer, scheduler, sampler or RNG state. Atomic."""
-    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    ckpt = read_torch_file(src, "training checkpoint")
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
+        raise ValueError(f"cannot export {src}: it holds no 'model' state dict (not a `train` checkpoint)")
     return write_checkpoint(shipped_checkpoint(ckpt), dst)
 
 

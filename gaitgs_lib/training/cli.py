@@ -26,14 +26,16 @@ _NUMERIC = (("lr", float), ("weight-decay", float), ("total-iters", int), ("p", 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m gaitgs_lib train",
                                  description="Train GaitGS (CPU, one GPU, or `torchrun --nproc_per_node=K`).")
-    ap.add_argument("--preset", default="tiny", help=f"training/model preset: {', '.join(TRAIN_PRESETS)}")
+    ap.add_argument("--preset", help=f"training/model preset: {', '.join(TRAIN_PRESETS)} (default: tiny; "
+                                     f"with --resume the run's own)")
     ap.add_argument("--data", required=True, help="dataset root (OpenGait layout + partition.json)")
     ap.add_argument("--out", required=True, help="run directory")
     ap.add_argument("--steps", type=int, help="stop after this iteration (the schedule is unchanged)")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/latest.pt")
     ap.add_argument("--overwrite", action="store_true",
                     help="start afresh in an existing run directory (the old run is kept until the new one "
-                         "has written its first checkpoint)")
+                         "has written its first scheduled checkpoint, --ckpt-every or its last iteration; Ctrl-C or an "
+                         "error before that puts the old run back)")
     ap.add_argument("--allow-data-change", action="store_true",
                     help="with --resume: continue on --data that differs from the run's (recorded in config.json)")
     ap.add_argument("--ablation", action="append", default=[], choices=sorted(ABLATIONS),

@@ -62,6 +62,12 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.p must be >= 2 (the triplet loss needs negatives), got {self.p}")
         if self.num_workers < 0:
             raise ValueError(f"TrainConfig.num_workers must be >= 0, got {self.num_workers}")
+        # a negative margin makes every triplet's hinge zero: the triplet loss would silently be off
+        for name in ("margin", "triplet_weight", "view_weight", "weight_decay"):
+            if not getattr(self, name) >= 0:  # also refuses NaN
+                raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not (self.lr > 0 and self.lr != float("inf")):
+            raise ValueError(f"TrainConfig.lr must be a positive finite number, got {self.lr}")
 
     def replace(self, **overrides) -> "TrainConfig":
         return dataclasses.replace(self, **overrides)

@@ -4,7 +4,7 @@ The `train` command prints the message as one line and exits non-zero, without a
 """
 from __future__ import annotations
 
-__all__ = ["TrainingError", "NonFiniteError", "TrainingInterrupted"]
+__all__ = ["TrainingError", "NonFiniteError", "TrainingInterrupted", "CheckpointWriteError"]
 
 
 class TrainingError(RuntimeError):
@@ -20,6 +20,11 @@ class NonFiniteError(TrainingError):
     def __init__(self, message: str, iteration: int):
         super().__init__(message)
         self.iteration = iteration
+
+
+class CheckpointWriteError(TrainingError):
+    """A checkpoint could not be written (a full disk, a read-only or vanished folder);
+    nothing half-written is left and the previous `latest.pt` is unchanged."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):

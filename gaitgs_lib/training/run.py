@@ -35,10 +35,11 @@ from .checkpoints import (CHECKPOINT_FORMAT, read_training_checkpoint, remove_pa
                           save_checkpoint, set_rng_state)
 from .config import RESUME_FREE, TrainConfig, get_train_config, model_config
 from .distributed import Dist, GatherWithGrad, all_ranks_agree, gather_labels, process_group, rank0_decides
-from .errors import NonFiniteError, TrainingError, TrainingInterrupted
+from .errors import CheckpointWriteError, NonFiniteError, TrainingError, TrainingInterrupted
 from .metrics import MetricsLog, RunningMeans
 from .nonfinite import GuardedStep
-from .run_dir import RunFolder, check_out, data_changes, data_identity, history_event, read_config, write_config
+from .run_dir import (RunFolder, check_out, check_out_path, data_changes, data_identity, history_event,
+                      lock_run_folder, read_config, recover_aside, write_config)
 
 __all__ = ["train", "TrainResult", "Run", "resolve_device"]
 
@@ -92,6 +93,37 @@ def _resume_config(ckpt: dict, overrides: dict, out: Path, world: int) -> tuple[
     return tc.replace(**free), free
 
 
+DEFAULT_PRESET = "tiny"
+
+
+def check_steps(steps: int | None, total_iters: int | None = None) -> None:
+    """`--steps` is the iteration to stop after: at least 1 and within the schedule."""
+    if steps is None:
+        return
+    if int(steps) < 1:
+        raise ValueError(f"--steps must be at least 1 (the iteration to stop after), got {steps}")
+    if total_iters is not None and int(steps) > total_iters:
+        raise ValueError(f"--steps {steps} is past the end of the schedule ({total_iters} iterations, "
+                         f"--total-iters); pass --total-iters {steps} to train that long (the learning-rate "
+                         f"milestones scale with it)")
+
+
+def _nothing_to_resume(out: Path, saved: int, steps: int | None, total_iters: int) -> str | None:
+    """Why resuming `out` would train no iteration (a finished run, a --steps already reached), or None.
+
+    Not an error: rerunning the same `train --resume` after it finished is what a job script
+    or `study.run_cell` does. The caller says so and changes nothing (no "resume" event).
+    """
+    check_steps(steps, total_iters)
+    if steps is None and saved >= total_iters:
+        return (f"{out} is finished (iteration {saved} of {total_iters}); its checkpoint is unchanged and no "
+                f"resume was recorded (--total-iters cannot change on resume: start a longer run with --overwrite)")
+    if steps is not None and int(steps) <= saved:
+        return (f"{out} is already at iteration {saved}, at or past --steps {steps}; its checkpoint is unchanged "
+                f"and no resume was recorded (pass a --steps above {saved}, at most {total_iters}, to train on)")
+    return None
+
+
 def _describe_changes(changes: dict) -> str:
     parts = []
     for name, (old, new) in changes.items():
@@ -119,20 +151,27 @@ class Run:
         self.saved_iteration: int | None = None  # of the newest checkpoint in the folder
         self.rng_done: dict | None = None  # RNG states right after iteration `done`
         self.resume_changes: dict = {}
+        self.nothing_to_do: str | None = None  # set by `configure` when a resume has no iteration left
 
     # ---------------------------------------------------------------- 1. configure
-    def configure(self, preset: str, resume: bool, overwrite: bool, steps: int | None, overrides: dict,
+    def configure(self, preset: str | None, resume: bool, overwrite: bool, steps: int | None, overrides: dict,
                   device=None) -> None:
         check_out(self.out, resume, overwrite)
         self.mode = "resume" if resume else "overwrite" if overwrite else "new"
         if resume:
             self.ckpt = read_training_checkpoint(self.ckpt_dir / "latest.pt")
+            saved = TrainConfig(**self.ckpt["train_config"])
+            if preset is not None and preset != saved.preset:
+                raise ValueError(f"cannot resume {self.out} with --preset {preset}: the run was started with "
+                                 f"--preset {saved.preset}; leave --preset out (or start afresh with --overwrite)")
             self.tc, changed = _resume_config(self.ckpt, overrides, self.out, self.where.world)
             if changed:
                 self.resume_changes["changed"] = changed
             self.start = self.done = self.saved_iteration = int(self.ckpt["iteration"])
+            self.nothing_to_do = _nothing_to_resume(self.out, self.start, steps, self.tc.total_iters)
         else:
-            self.tc = get_train_config(preset, **overrides)
+            self.tc = get_train_config(preset or DEFAULT_PRESET, **overrides)
+            check_steps(steps, self.tc.total_iters)
         self.cfg = model_config(self.tc)
         self.stop = self.tc.total_iters if steps is None else int(steps)
         self.device = resolve_device(device, self.where)
@@ -281,6 +320,9 @@ class Run:
                         break
                     if it % tc.ckpt_every == 0:
                         self.checkpoint(it, periodic=True)
+            # the run's end (--steps, the schedule, or a callback's stop) is a scheduled checkpoint too
+            path = (self.checkpoint(it, periodic=it % tc.ckpt_every == 0) if it > self.start
+                    else self.ckpt_dir / "latest.pt")
         except BaseException as exc:  # noqa: BLE001 - every way out keeps what was learnt (see `fail`)
             if bar is not None:
                 bar.close()
@@ -291,7 +333,6 @@ class Run:
         finally:
             if bar is not None:
                 bar.close()
-        path = self.checkpoint(it, periodic=it % tc.ckpt_every == 0) if it > self.start else self.ckpt_dir / "latest.pt"
         self.where.barrier()
         return TrainResult(run_dir=self.out, metrics_path=self.metrics.path, checkpoint=path, iteration=it,
                            history=self.history, model=self.model)
@@ -370,24 +411,46 @@ class Run:
         """The run stops on `exc`: keep what was learnt, undo what was not; returns the
         exception to raise instead of `exc` (None: re-raise `exc`).
 
-        A diverged run (NonFiniteError) saves nothing. Any other stop after at least one
+        A diverged run (NonFiniteError) and a checkpoint that could not be written
+        (CheckpointWriteError: a full disk) save nothing. `--overwrite` before the new run's
+        first scheduled checkpoint saves nothing either: the previous run is put back and the
+        new run's files are removed, whatever stopped it. Any other stop after at least one
         completed iteration saves a checkpoint of that iteration first (Ctrl-C, a crash in
         a loader worker, an error in a callback). A run that has no checkpoint at all is
         rolled back: a new run's folder is removed, an overwritten one is put back.
         """
-        saved = None
-        if not isinstance(exc, NonFiniteError) and self.done > self.start:
+        saved = save_error = None
+        replacing = (self.folder is not None and not self.folder.committed and self.folder.aside is not None)
+        if not isinstance(exc, (NonFiniteError, CheckpointWriteError)) and self.done > self.start and not replacing:
             try:
                 saved = self.checkpoint(self.done, periodic=False)
             except NonFiniteError:
                 saved = None
+            except CheckpointWriteError as err:
+                save_error = err
+        restored = replacing
         if self.folder is not None and not self.folder.committed:
             self.folder.rollback()
         if isinstance(exc, NonFiniteError):
             return NonFiniteError(self._diverged_message(exc), exc.iteration)
-        kept = (f"checkpoint of iteration {self.done} saved in {saved}; --resume continues from it" if saved else
-                f"{self.ckpt_dir / 'latest.pt'} (iteration {self.saved_iteration}) is unchanged"
-                if self.saved_iteration is not None else "no iteration had completed, nothing was saved")
+        latest = self.ckpt_dir / "latest.pt"
+        if saved:
+            kept = f"checkpoint of iteration {self.done} saved in {saved}; --resume continues from it"
+        elif restored:
+            kept = (f"the new run had not reached its first scheduled checkpoint (iteration "
+                    f"{min(self.tc.ckpt_every, self.stop)}), so the previous run was put back in {self.out} and the "
+                    f"new run's files were removed")
+        elif self.saved_iteration is not None:
+            kept = f"{latest} (iteration {self.saved_iteration}) is unchanged"
+        elif self.done > self.start or isinstance(exc, CheckpointWriteError):
+            kept = ("the run had no checkpoint, so its files were removed" if self.mode != "resume"
+                    else "nothing was saved")
+        else:
+            kept = "no iteration had completed, nothing was saved"
+        if save_error is not None:
+            kept = f"{save_error}; {kept}"
+        if isinstance(exc, CheckpointWriteError):
+            return CheckpointWriteError(f"{exc}; {kept}")
         if isinstance(exc, KeyboardInterrupt):
             return TrainingInterrupted(f"interrupted after iteration {self.done}: {kept}", self.done, saved)
         exc.add_note(f"training stopped by this error after iteration {self.done}: {kept}")
@@ -407,7 +470,7 @@ class Run:
 
 
 def train(
-    preset: str = "tiny",
+    preset: str | None = None,
     data=None,
     out=None,
     steps: int | None = None,
@@ -423,7 +486,9 @@ def train(
 ) -> TrainResult:
     """Train GaitGS with the training preset `preset` on the train split of `data`.
 
-    `out` is the run directory (refused when it exists, unless `resume` or `overwrite`).
+    `preset`: default "tiny" for a new run; on `resume` the run's own (another is refused).
+    `out` is the run directory (refused when it exists, unless `resume` or `overwrite`;
+    locked while training: a second `train` into it is refused).
     `steps`: stop after this iteration (absolute; default `total_iters`) without changing
     the schedule. `overrides`: TrainConfig fields (`lr=...`, `ablations=("no-mcm",)`).
     `callback(record)` gets every metrics record (rank 0) and may return False to stop
@@ -442,11 +507,24 @@ def train(
         raise ValueError("train: `out` (the run directory) is required")
     if data is None and dataset is None:
         raise ValueError("train: `data` (a dataset root) is required")
+    check_steps(steps)
+    if not resume:  # refusals of the recipe come before the lock creates anything
+        check_steps(steps, get_train_config(preset or DEFAULT_PRESET, **overrides).total_iters)
     run = Run(Path(out), Dist.detect(), progress=progress, callback=callback, batch_hook=batch_hook)
-    run.configure(preset, resume, overwrite, steps, overrides, device=device)
-    with process_group(run.where, run.device):
-        run.where.barrier()  # every rank has checked the run folder before rank 0 writes to it
-        run.load_data(data, dataset, allow_data_change=allow_data_change)
-        run.build()
-        run.open_folder()
-        return run.loop()
+    check_out_path(run.out, data if dataset is None else None)
+    with lock_run_folder(run.out, active=run.where.rank == 0):
+        if run.where.rank == 0:
+            for note in recover_aside(run.out):
+                print(f"warning: {note}", file=sys.stderr)
+        run.configure(preset, resume, overwrite, steps, overrides, device=device)
+        if run.nothing_to_do is not None:  # nothing is loaded, trained, written or recorded
+            if run.where.rank == 0:
+                print(f"nothing to train: {run.nothing_to_do}", file=sys.stderr)
+            return TrainResult(run_dir=run.out, metrics_path=run.out / "metrics.jsonl",
+                               checkpoint=run.ckpt_dir / "latest.pt", iteration=run.start)
+        with process_group(run.where, run.device):
+            run.where.barrier()  # every rank has checked the run folder before rank 0 writes to it
+            run.load_data(data, dataset, allow_data_change=allow_data_change)
+            run.build()
+            run.open_folder()
+            return run.loop()

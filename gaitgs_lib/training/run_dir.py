@@ -6,8 +6,14 @@
 
 A run folder exists only once it holds a checkpoint: a new run that fails before writing
 its first one leaves the folder as it found it. With `--overwrite` the previous run is moved
-aside (`<run>/.replaced-<pid>/`) and put back if the new run fails before its first
-checkpoint; it is deleted once that checkpoint is written.
+aside (`<run>/.replaced-<pid>/`) and put back if the new run ends in any way (Ctrl-C, an
+error, a full disk) before its first *scheduled* checkpoint (every `ckpt_every` iterations,
+or the run's last); it is deleted once that checkpoint is written (renamed
+`.discarded-<pid>/` first, so a kill in the middle of deleting it is recognised). An aside
+folder left by a killed process is put back by the next `train` into that folder.
+
+One `train` at a time writes a run folder: it holds an OS lock on `<parent>/.<run>.lock`
+(`fcntl.flock`, released by the kernel however the holder ends), as `synth` locks its output.
 """
 from __future__ import annotations
 
@@ -16,21 +22,26 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..fileio import atomic_open
+from ..fileio import atomic_open, unwritable
 from .errors import TrainingError
 
-__all__ = ["check_out", "data_identity", "data_changes", "RunFolder", "read_config", "write_config"]
+__all__ = ["check_out", "check_out_path", "data_identity", "data_changes", "RunFolder", "read_config",
+           "write_config", "lock_run_folder", "recover_aside", "RunBusyError"]
 
 RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints")  # what `train` writes (and nothing else)
 ASIDE_PREFIX = ".replaced-"
+DISCARD_PREFIX = ".discarded-"
 
 
-def check_out(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse a run folder that cannot be used, before anything is read or written."""
-    if resume and overwrite:
-        raise ValueError("pass either resume or overwrite, not both")
+class RunBusyError(TrainingError):
+    """Another `train` process is writing the run folder."""
+
+
+def check_out_path(out: Path, data=None) -> None:
+    """Refuse an `--out` that is (or is under) a file, or lies inside `--data`; reads only."""
     for folder in [out, *out.parents]:
         if folder.exists():
             if not folder.is_dir():
@@ -38,6 +49,21 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
                 raise TrainingError(f"{what} is a file, but a run needs a folder (created when missing); "
                                     f"choose another --out")
             break
+    if data is not None and Path(data).is_dir():
+        root, target = Path(data).resolve(), out.resolve()
+        if target == root or root in target.parents:
+            raise TrainingError(f"--out {out} is inside --data {data}: a run folder there would be mixed with the "
+                                f"dataset's sequence folders; choose an --out outside the dataset")
+    problem = unwritable(out)
+    if problem:
+        raise TrainingError(f"cannot write the run folder --out {out}: {problem}; choose another --out")
+
+
+def check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse a run folder that cannot be used, before anything is written."""
+    if resume and overwrite:
+        raise ValueError("pass either resume or overwrite, not both")
+    check_out_path(out)
     aside = sorted(out.glob(ASIDE_PREFIX + "*")) if out.is_dir() else []
     note = (f" ({aside[0]} holds a run that an interrupted --overwrite moved aside; move its contents back "
             f"into {out} to keep it, or delete it)") if aside else ""
@@ -124,9 +150,11 @@ class RunFolder:
                     os.replace(self.out / name, self.aside / name)
 
     def commit(self) -> None:
-        """The new run has its first checkpoint: the previous run (if any) goes."""
+        """The new run has its first scheduled checkpoint: the previous run (if any) goes."""
         if not self.committed and self.aside is not None:
-            shutil.rmtree(self.aside, ignore_errors=True)
+            discarded = self.aside.with_name(f"{DISCARD_PREFIX}{os.getpid()}")
+            os.replace(self.aside, discarded)  # from here on a kill cannot make it look restorable
+            shutil.rmtree(discarded, ignore_errors=True)
         self.committed = True
 
     def rollback(self) -> None:
@@ -146,3 +174,102 @@ class RunFolder:
         if self.created and self.out.is_dir() and not any(self.out.iterdir()):
             self.out.rmdir()
         self.committed = True  # nothing more to undo
+
+
+def recover_aside(out: Path) -> list[str]:
+    """Put back a run that a killed `train --overwrite` moved aside; returns one warning per fix.
+
+    Called with the run folder's lock held, so no live `train` owns an aside folder. A
+    `.replaced-PID/` means that process died before its first scheduled checkpoint: its
+    files are removed and the previous run is moved back. A `.discarded-PID/` is a replaced
+    run whose deletion was interrupted: it is deleted. Several `.replaced-*` folders (left
+    by versions without this recovery) are only reported.
+    """
+    if not out.is_dir():
+        return []
+    notes = []
+    for gone in sorted(out.glob(DISCARD_PREFIX + "*")):
+        shutil.rmtree(gone, ignore_errors=True)
+        notes.append(f"removed {gone}: a replaced run whose deletion was interrupted")
+    asides = sorted(p for p in out.glob(ASIDE_PREFIX + "*") if p.is_dir())
+    if len(asides) > 1:
+        notes.append(f"{out} holds {len(asides)} runs moved aside by interrupted --overwrite runs "
+                     f"({', '.join(p.name for p in asides)}); move the one to keep back into {out} and delete "
+                     f"the others")
+        return notes
+    for aside in asides:
+        pid = aside.name[len(ASIDE_PREFIX):]
+        if pid == str(os.getpid()):
+            continue  # ours (cannot happen before this process opens the folder)
+        for name in RUN_ENTRIES:
+            kept = aside / name
+            if not kept.exists():
+                continue  # not moved aside yet when the process died: still in place
+            current = out / name
+            if current.is_dir():
+                shutil.rmtree(current)
+            elif current.exists():
+                current.unlink()
+            os.replace(kept, current)
+        shutil.rmtree(aside, ignore_errors=True)
+        notes.append(f"put back the run in {out} that an interrupted --overwrite (process {pid}) had moved aside "
+                     f"to {aside.name}/; the unfinished run that was to replace it had no scheduled checkpoint "
+                     f"and was removed")
+    return notes
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+@contextmanager
+def lock_run_folder(out: Path, active: bool = True):
+    """Hold an exclusive OS lock on `<parent>/.<run>.lock` while training into `out`.
+
+    As `synthgait.generator._exclusive`: `fcntl.flock` locks belong to the open file and the
+    kernel releases them when the holder exits, however it ends (kill -9 included), so a
+    stale lock file never blocks anyone. The file holds the holder's pid (for the message)
+    and is removed on release. A held lock raises RunBusyError at once. `active=False`
+    (ranks other than 0 under torchrun) takes no lock. POSIX only: elsewhere no lock.
+    """
+    try:
+        import fcntl  # POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        active = False
+    if not active:
+        yield
+        return
+    lock = _lock_path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise TrainingError(f"cannot create the lock file {lock} beside the run folder ({err.strerror}); `train` "
+                            f"needs to write there too: choose another --out") from None
+    os.close(fd)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RunBusyError(f"{out} is being written by another `train` (process {holder}, lock {lock}); "
+                               f"wait for it to finish, or choose another --out") from None
+        try:
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)  # the previous holder removed it meanwhile: lock the new one
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(lock)
+        except FileNotFoundError:
+            pass
+        os.close(fd)

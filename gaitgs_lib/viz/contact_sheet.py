@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from ..baselines import gei
 from ..data.io import read_sequence
 from ..data.transforms import side_cut
-from ..fileio import atomic_open
+from ..fileio import atomic_open, not_a_folder, unwritable
 from ..synthgait.generator import load_meta
 from .data import show_contact_grid
 
@@ -61,6 +61,10 @@ def contact_sheet(data, subject: str = "001", out=None, mode: str = "frame", twi
     if mode not in ("frame", "gei"):
         raise ValueError(f"contact_sheet: mode must be 'frame' or 'gei', got {mode!r}")
     data = Path(data)
+    problem = not_a_folder(data, "dataset folder")
+    if problem:  # before load_meta, which would call any of these "not a SynthGait dataset"
+        raise (FileNotFoundError if not data.exists() else ValueError)(
+            f"{problem}; --data takes a SynthGait dataset folder (python -m gaitgs_lib synth)")
     meta = load_meta(data)
     views = meta["views"]
     rows, title = _rows(meta, data, subject, mode, twins, types)
@@ -85,6 +89,11 @@ def main(argv=None) -> int:
     p.add_argument("--twins", action="store_true", help="show the subject's twin pair (or the first pair)")
     args = p.parse_args(argv)
     try:
+        if Path(args.out).is_dir():
+            raise ValueError(f"--out {args.out} is a folder; give a file name, e.g. {Path(args.out) / 'sheet.png'}")
+        problem = unwritable(Path(args.out).parent)  # the folder the PNG goes into
+        if problem:
+            raise PermissionError(f"cannot write --out {args.out}: {problem}")
         contact_sheet(args.data, args.subject, args.out, mode=args.mode, twins=args.twins)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
