@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = ["DESIGN", "StudyDesign", "VARIANTS", "cell_key", "cue_data", "evaluate_cue_model", "load_records", "main",
-           "markdown_table", "run_cell", "run_study", "shipped_checkpoint"]
+           "cost_table", "markdown_table", "run_cell", "run_study", "shipped_checkpoint"]
 
 VARIANTS = ("full", "no-coarse", "no-mcm", "no-global-span", "no-pieg")
 GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
@@ -199,6 +199,25 @@ def markdown_table(records, design: StudyDesign = DESIGN) -> str:
     lines.append(f"Rank-1 % of 16 held-out subjects (chance 6.25 %), mean ± sd over seeds {seeds}; in brackets "
                  "the difference from `full`, in bold where it is a drop or a gain by the rule of docs/cue-study.md "
                  "(at least 5 points and 2 standard errors).")
+    return "\n".join(lines)
+
+
+def cost_table(records, design: StudyDesign = DESIGN) -> str:
+    """CPU seconds per cell by variant (median and range; training and scoring, one thread each) as markdown."""
+    import numpy as np
+
+    lines = ["| variant | cells | training, CPU s (median, range) | scoring, CPU s (median) |", "| --- | ---: | --- | ---: |"]
+    fresh = [r for r in records if not r.get("resumed")]
+    for v in design.variants:
+        rs = [r for r in fresh if r["variant"] == v]
+        if not rs:
+            continue
+        t = np.array([r["train_cpu_s"] for r in rs])
+        e = np.array([r["eval_cpu_s"] for r in rs])
+        lines.append(f"| `{v}` | {len(rs)} | {np.median(t):.0f} ({t.min():.0f}-{t.max():.0f}) | {np.median(e):.0f} |")
+    total = sum(r["train_cpu_s"] + r["eval_cpu_s"] for r in records)
+    lines += ["", f"The whole study: {len(records)} cells, {total / 3600:.2f} CPU hours of training and scoring "
+                  f"({', '.join(sorted({r['date'] for r in records}))}; torch {records[0]['torch'] if records else '-'})."]
     return "\n".join(lines)
 
 
