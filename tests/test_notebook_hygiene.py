@@ -149,8 +149,8 @@ def test_the_recap_check_reads_headings_not_cells():
 
 NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+\s*$", re.MULTILINE)
 NBVAL_TAGS = {"nbval-check-output", "nbval-ignore-output", "nbval-skip", "nbval-raises-exception"}
-# Notebooks 07 and 08 are converted when they are next rewritten; the others carry tags only.
-_TAGGED = [p if p.name[:2] < "07" else pytest.param(p, marks=pytest.mark.skip(reason="markers not yet moved to tags"))
+# Notebook 08 is converted when it is next rewritten; the others carry tags only.
+_TAGGED = [p if p.name[:2] != "08" else pytest.param(p, marks=pytest.mark.skip(reason="markers not yet moved to tags"))
            for p in NOTEBOOKS if p.parent.name == "notebooks"]
 
 
