@@ -236,9 +236,9 @@ def _worker(job) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    cue, variant, seed, design, data_root, runs = job
-    return run_cell(cue, variant, seed, design, data_root, runs, export=shipped_checkpoint(cue, variant, seed, design,
-                                                                                          data_root))
+    cue, variant, seed, design, data_root, runs, export = job
+    return run_cell(cue, variant, seed, design, data_root, runs,
+                    export=shipped_checkpoint(cue, variant, seed, design, data_root) if export else None)
 
 
 def shipped_checkpoint(cue: str, variant: str = "full", seed: int = 0, design: StudyDesign = DESIGN,
@@ -250,8 +250,12 @@ def shipped_checkpoint(cue: str, variant: str = "full", seed: int = 0, design: S
 
 
 def run_study(design: StudyDesign = DESIGN, cues=None, variants=None, seeds=None, workers: int = 2,
-              out="data/studies/cue-ablation.json", data_root="data", runs="runs/cue-ablation") -> list[dict]:
+              out="data/studies/cue-ablation.json", data_root="data", runs="runs/cue-ablation",
+              export: bool = True) -> list[dict]:
     """Run every cell not yet in `out` (one process per cell, `workers` at a time); returns all records.
+
+    `export`: save the full model's seed-0 weights of each cue where the study ships them
+    (`shipped_checkpoint`); a rerun beside the shipped study passes False.
 
     The results file is rewritten (atomically) after every finished cell, so stopping the
     study at any point keeps every finished cell.
@@ -266,9 +270,10 @@ def run_study(design: StudyDesign = DESIGN, cues=None, variants=None, seeds=None
     out = Path(out)
     records = load_records(out)
     done = {cell_key(r) for r in records}
-    jobs = [(c, v, int(s), design, data_root, runs) for s in seeds for c in cues for v in variants
+    jobs = [(c, v, int(s), design, data_root, runs, export) for s in seeds for c in cues for v in variants
             if (c, v, int(s)) not in done]
-    print(f"cue study: {len(done)} cells done, {len(jobs)} to run, {workers} at a time -> {out}", flush=True)
+    shown = os.path.relpath(out) if out.is_absolute() else out        # no machine path in a notebook's output
+    print(f"cue study: {len(done)} cells done, {len(jobs)} to run, {workers} at a time -> {shown}", flush=True)
     if not jobs:
         return records
     t0 = time.perf_counter()

@@ -213,3 +213,19 @@ def test_the_study_runs_resumes_and_keeps_finished_cells(tmp_path, capsys):
     capsys.readouterr()
     again = run_study(design, workers=2, **kwargs)                   # nothing left to run
     assert "0 to run" in capsys.readouterr().out and len(again) == 2
+
+
+def test_readme_shows_the_shipped_results_file():
+    """The README's table is rendered from data/studies/cue-ablation.json, never typed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(repo / "scripts" / "render_cue_study.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    records = load_records(repo / "data" / "studies" / "cue-ablation.json")
+    cells = {(r["cue"], r["variant"], r["seed"]) for r in records}
+    assert len(cells) == len(records) >= len(DESIGN.cues) * 4 * 3       # every cell once; >= 4 cues x 4 variants x 3 seeds
+    assert {c for c, _, _ in cells} == set(DESIGN.cues)

@@ -658,7 +658,7 @@ def plot_cue_matrix(records, cues: Sequence[str] | None = None, variants: Sequen
             line = f"{s['mean']:.1f}{spread}\n(n={s['n']})"
             if v != baseline and not math.isnan(s["delta"]):
                 delta[i, j] = s["delta"]
-                line = f"{s['mean']:.1f}{spread}\nΔ {s['delta']:+.1f}"
+                line = f"{s['mean']:.1f}{spread}\nΔ {s['delta']:+.1f} (n={s['n']})"
             text[i, j] = line
     ax = _new_ax(ax, figsize=(1.9 * len(variants) + 1.5, 1.0 * len(cues) + 1.6))
     lim = max(10.0, float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 10.0)
