@@ -149,9 +149,7 @@ def test_the_recap_check_reads_headings_not_cells():
 
 NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+\s*$", re.MULTILINE)
 NBVAL_TAGS = {"nbval-check-output", "nbval-ignore-output", "nbval-skip", "nbval-raises-exception"}
-# Notebook 08 is converted when it is next rewritten; the others carry tags only.
-_TAGGED = [p if p.name[:2] != "08" else pytest.param(p, marks=pytest.mark.skip(reason="markers not yet moved to tags"))
-           for p in NOTEBOOKS if p.parent.name == "notebooks"]
+_TAGGED = [p for p in NOTEBOOKS if p.parent.name == "notebooks"]
 
 
 @pytest.mark.parametrize("path", _TAGGED, ids=lambda p: p.name)
