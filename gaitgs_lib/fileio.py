@@ -228,3 +228,50 @@ def _explain_load_error(err: Exception) -> str:
     if isinstance(err, (EOFError, pickle.UnpicklingError)) and "Weights only load failed" not in message:
         return "the file is truncated or corrupt (the pickle ends early or is damaged): use a complete copy"
     return f"not a PyTorch checkpoint that can be loaded safely ({type(err).__name__})"
+
+
+@contextmanager
+def exclusive_lock(lock: Path, on_busy):
+    """Hold an exclusive OS lock on the file `lock` (created when missing) for the `with` block.
+
+    `fcntl.flock` locks belong to the open file: the kernel releases them when the holder
+    exits, however it ends (kill -9 included), so a stale lock file never blocks anyone. The
+    file holds the holder's pid and is removed on release; a waiter that locked a file removed
+    meanwhile retries on the new one. When another process holds it, `on_busy(holder_pid)` is
+    called: it raises to refuse, or returns to wait for the holder. `synth` (its output folder)
+    and `train` (its run folder) lock this way. POSIX only (Linux, macOS): elsewhere no lock.
+    """
+    try:
+        import fcntl  # POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            try:
+                on_busy(holder)
+            except BaseException:
+                os.close(fd)
+                raise
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)  # the previous holder removed it meanwhile: lock the new one
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(lock)
+        except FileNotFoundError:
+            pass
+        os.close(fd)

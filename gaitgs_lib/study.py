@@ -19,7 +19,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DESIGN", "StudyDesign", "VARIANTS", "cell_key", "cue_data", "evaluate_cue_model", "load_records", "main",

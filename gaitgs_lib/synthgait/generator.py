@@ -19,14 +19,13 @@ import shutil
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..data.io import write_sequence
-from ..fileio import atomic_open
+from ..fileio import atomic_open, exclusive_lock
 from .preprocess import preprocess_walk
 from .render import FIELD_H, FIELD_W
 from .cues import CUE_VERSION, CUES, cue_subjects
@@ -169,51 +168,20 @@ class OutputBusyError(OSError):
     """Another process is generating into the same folder (it holds the folder's lock)."""
 
 
-@contextmanager
 def _exclusive(out: Path, wait: bool = False):
-    """Hold an exclusive OS lock on `<parent>/.<name>.lock` while generating into `out`.
+    """Hold the OS lock on `<parent>/.<name>.lock` while generating into `out` (`fileio.exclusive_lock`).
 
-    `fcntl.flock` locks belong to the open file: the kernel releases them when the holder
-    exits, however it ends (kill -9 included), so a stale lock file never blocks anyone.
-    The file holds the holder's pid (for the message) and is removed on release; a waiter
-    that locked a file removed meanwhile retries on the new one. Without `wait` a held lock
-    raises OutputBusyError. POSIX only (Linux, macOS): elsewhere no lock is taken.
+    Without `wait` a held lock raises OutputBusyError; with it, the run says whom it waits for.
     """
-    try:
-        import fcntl  # POSIX only
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
     lock = out.parent / f".{out.name}.lock"
-    while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            if not wait:
-                os.close(fd)
-                raise OutputBusyError(f"generate: {out} is being written by another synth run (process {holder}, "
-                                      f"lock {lock}); wait for it to finish, or choose another --out") from None
-            print(f"waiting for process {holder}, which is generating {out} ...", flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            current = False
-        if current:
-            break
-        os.close(fd)                                   # the previous holder removed it: lock the new one
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    try:
-        yield
-    finally:
-        try:
-            os.unlink(lock)
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+
+    def busy(holder: str) -> None:
+        if not wait:
+            raise OutputBusyError(f"generate: {out} is being written by another synth run (process {holder}, "
+                                  f"lock {lock}); wait for it to finish, or choose another --out")
+        print(f"waiting for process {holder}, which is generating {out} ...", flush=True)
+
+    return exclusive_lock(lock, busy)
 
 
 def _check_arguments(preset: str, seed, subjects, cue=None, strength=1.0) -> int:

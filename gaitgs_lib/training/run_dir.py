@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..fileio import atomic_open, unwritable
+from ..fileio import atomic_open, exclusive_lock, unwritable
 from .errors import TrainingError
 
 __all__ = ["check_out", "check_out_path", "data_identity", "data_changes", "RunFolder", "read_config",
@@ -226,16 +226,11 @@ def _lock_path(out: Path) -> Path:
 def lock_run_folder(out: Path, active: bool = True):
     """Hold an exclusive OS lock on `<parent>/.<run>.lock` while training into `out`.
 
-    As `synthgait.generator._exclusive`: `fcntl.flock` locks belong to the open file and the
-    kernel releases them when the holder exits, however it ends (kill -9 included), so a
-    stale lock file never blocks anyone. The file holds the holder's pid (for the message)
-    and is removed on release. A held lock raises RunBusyError at once. `active=False`
-    (ranks other than 0 under torchrun) takes no lock. POSIX only: elsewhere no lock.
+    `fileio.exclusive_lock`, as `synth` locks its output: released by the kernel however the
+    holder ends (kill -9 included), so a stale lock file never blocks anyone. A held lock
+    raises RunBusyError at once. `active=False` (ranks other than 0 under torchrun) takes
+    no lock. POSIX only: elsewhere no lock.
     """
-    try:
-        import fcntl  # POSIX only
-    except ImportError:  # pragma: no cover - Windows
-        active = False
     if not active:
         yield
         return
@@ -247,29 +242,10 @@ def lock_run_folder(out: Path, active: bool = True):
         raise TrainingError(f"cannot create the lock file {lock} beside the run folder ({err.strerror}); `train` "
                             f"needs to write there too: choose another --out") from None
     os.close(fd)
-    while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise RunBusyError(f"{out} is being written by another `train` (process {holder}, lock {lock}); "
-                               f"wait for it to finish, or choose another --out") from None
-        try:
-            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            current = False
-        if current:
-            break
-        os.close(fd)  # the previous holder removed it meanwhile: lock the new one
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    try:
+
+    def busy(holder: str) -> None:
+        raise RunBusyError(f"{out} is being written by another `train` (process {holder}, lock {lock}); "
+                           f"wait for it to finish, or choose another --out")
+
+    with exclusive_lock(lock, busy):
         yield
-    finally:
-        try:
-            os.unlink(lock)
-        except FileNotFoundError:
-            pass
-        os.close(fd)
