@@ -16,7 +16,7 @@ from gaitgs_lib.evaluation import summarise_cells
 from gaitgs_lib.modeling import GaitGS
 from gaitgs_lib.study import DESIGN, load_records
 from gaitgs_lib.synthgait import generate, load_meta
-from gaitgs_lib.synthgait.cues import (CUES, LONG_SPAN_EVENTS, LONG_SPAN_PHASE, MICRO_FRAMES, CueEvents,
+from gaitgs_lib.synthgait.cues import (CUES, LONG_SPAN_EVENTS, LONG_SPAN_PHASE, MICRO_FRAMES,
                                        cue_subjects, long_span_orders, shared_gait)
 from gaitgs_lib.synthgait.motion import A, fourier, phases, pose
 from gaitgs_lib.synthgait.preprocess import preprocess_walk
