@@ -37,7 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 _LINK = re.compile(r"(\]\(|href=\"|src=\")(?![a-z][a-z0-9+.-]*:|#|/)([^)\"\s]+)")
 GUIDES = [("Assignments", "assignments/README.md"), ("Instructors' guide", "docs/instructors.md"),
           ("Architecture", "docs/architecture.md"), ("Data and evaluation", "docs/data-and-evaluation.md"),
-          ("SynthGait", "docs/synthgait-generator.md"), ("Library design", "docs/design.md"),
+          ("SynthGait", "docs/synthgait-generator.md"), ("The cue study", "docs/cue-study.md"),
+          ("Library design", "docs/design.md"),
           ("Guarantees", "docs/guarantees.md"), ("Data and checkpoints", "data/README.md"),
           ("Benchmarks", "benchmarks/README.md")]
 

@@ -1,7 +1,7 @@
 """SynthGait cue data sets: identity carried by exactly one kind of temporal cue (docs/synthgait-generator.md, "Cue data sets").
 
-GaitGS's claims are about time: frames against units (granularity, paper Sec. 2.2) and
-local against global span (Sec. 2.3). Real gait data mixes every cue at once. These data
+GaitGS's claims are about time: frames against units (granularity, the paper's MGFE) and
+local against global span (its MSFE). Real gait data mixes every cue at once. These data
 sets put a subject's identity into one kind of cue and make everything else the same for
 every subject (or draw it afresh for every sequence):
 
