@@ -31,7 +31,7 @@ _ISSUE = "is" + "sue"
 FORBIDDEN = [
     (re.compile(rf"\b{_SPEC}\b", re.IGNORECASE), f"cites the design notes ('{_SPEC}'), which a clone does not contain"),
     (re.compile(re.escape(_SHARED)), f"points outside the repository ({_SHARED})"),
-    (re.compile(r"(?<![\w-])(protocols|synthgait|gaitgs" + "-architecture)\.md"),  # in pieces: no note named here
+    (re.compile(r"(?<![\w-])(protocols|synthgait|gaitgs" + r"-architecture)\.md"),  # in pieces: no note named here
      "names a design note, which a clone does not contain: our pages are docs/data-and-evaluation.md, "
      "docs/synthgait-generator.md and docs/architecture.md"),
     (re.compile(r"(?<!docs/)(?<!\]\()(?<![\w/-])(architecture|data-and-evaluation|synthgait-generator)\.md"),
