@@ -119,6 +119,7 @@ def run_cell(cue: str, variant: str, seed: int, design: StudyDesign = DESIGN, da
     import torch
 
     from .modeling import load_trained_model
+    from .synthgait import load_meta
     from .training import export_checkpoint, read_metrics, train
 
     _check_cell(cue, variant, design)
@@ -136,7 +137,7 @@ def run_cell(cue: str, variant: str, seed: int, design: StudyDesign = DESIGN, da
     cpu1, wall1 = _cpu_seconds(), time.perf_counter()
     model, _ = load_trained_model(checkpoint, device="cpu")
     scores = evaluate_cue_model(model, data, num_workers=num_workers)
-    meta = json.loads((Path(data) / "meta.json").read_text())
+    meta = load_meta(data)
     if export is not None:
         export_checkpoint(checkpoint, export)
     return {
