@@ -6,15 +6,16 @@ One job per module, in the order a run uses them:
 
 | module | job |
 | --- | --- |
-| `config.py` | `TrainConfig`, `TRAIN_PRESETS`, `get_train_config`, `model_config`, `ABLATIONS` |
-| `run.py` | `train(...)` and the `Run` it drives: configure, load and check data, build, open the folder, loop |
+| `run.py` | the training loop first (`Run.loop`, `train_step`, `log`, `checkpoint`), then what prepares it (configure, load and check data, build, open the folder) and `train(...)` |
+| `config.py` | `TrainConfig`, `TRAIN_PRESETS`, `get_train_config`, `model_config`, `ABLATIONS`; resolving a run's recipe (resume, `--steps`, device) |
 | `batches.py` | the resumable P x K batch plan and the seeded frame windows |
 | `nonfinite.py` | the guarded optimiser step (NaN/inf stop the run; fp16 GradScaler skips are normal) |
 | `checkpoints.py` | saving checkpoints (atomic, never non-finite), reading for resume, `export_checkpoint` (the format: `fileio`) |
 | `metrics.py` | `metrics.jsonl` (strict JSON) and `read_metrics` |
-| `run_dir.py` | the run folder: refusals, `--overwrite` staging, data identity, `config.json` history |
-| `distributed.py` | torchrun: ranks, process group, gathered triplet batch, rank-0 decisions |
-| `errors.py` | `TrainingError`, `NonFiniteError`, `TrainingInterrupted` |
+| `run_dir.py` | the run folder: refusals, staging and rollback (`--overwrite`), data identity and the resume check, `config.json` history |
+| `distributed.py` | torchrun: ranks, process group, the DDP wrap, gathered triplet batch, rank-0 decisions |
+| `failure.py` | what a stopped run keeps (checkpoint, rollback) and the message that says so |
+| `errors.py` | `TrainingError`, `NonFiniteError`, `TrainingInterrupted`, `CheckpointWriteError` |
 | `cli.py` | the `train` command (`main`) |
 
 A run directory holds `config.json`, `metrics.jsonl` (one line per logging step) and

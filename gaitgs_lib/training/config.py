@@ -1,4 +1,6 @@
-"""The training recipe as data: `TrainConfig`, its named presets and the ablation switches.
+"""The training recipe as data: `TrainConfig`, its named presets and the ablation switches;
+and the recipe a run resolves to: a preset's, or on `--resume` the checkpoint's (with the
+changes that may differ), its `--steps`, and its device.
 
 `TRAIN_PRESETS["paper"]` is the authors' released CASIA-B configuration
 (https://github.com/Haijun-Xiong/GaitGS, `configs/gaitgs/gaitgs.yaml`; README.md,
@@ -9,9 +11,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..config import GaitGSConfig, get_config
+from pathlib import Path
 
-__all__ = ["TrainConfig", "TRAIN_PRESETS", "ABLATIONS", "RESUME_FREE", "get_train_config", "model_config"]
+import torch
+
+from ..config import GaitGSConfig, get_config
+from ..runtime import default_device
+from .distributed import Dist
+from .errors import TrainingError
+
+__all__ = ["TrainConfig", "TRAIN_PRESETS", "ABLATIONS", "RESUME_FREE", "DEFAULT_PRESET", "get_train_config",
+           "model_config", "resume_config", "check_steps", "nothing_to_resume", "resolve_device"]
 
 # Ablation name (CLI) -> GaitGSConfig switch turned off.
 ABLATIONS = {
@@ -97,6 +107,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(preset="tiny", lr=3e-3, weight_decay=0.0, total_iters=300, milestones=(240,),
                         p=8, k=4, frames=30, log_every=10, ckpt_every=100, num_workers=0),
 }
+DEFAULT_PRESET = "tiny"  # what a new run trains when no preset is named
 
 
 def get_train_config(preset: str = "paper", **overrides) -> TrainConfig:
@@ -124,3 +135,71 @@ def model_config(tc: TrainConfig) -> GaitGSConfig:
     overrides = {ABLATIONS[a]: False for a in tc.ablations}
     overrides.update(tc.model_overrides)
     return get_config(tc.preset, **overrides)
+
+
+def resume_config(ckpt: dict, preset: str | None, overrides: dict, out: Path, world: int) -> tuple[TrainConfig, dict]:
+    """The resumed run's TrainConfig (+ the harmless changes asked for, which it returns too), or a refusal."""
+    tc = TrainConfig(**ckpt["train_config"])
+    if preset is not None and preset != tc.preset:
+        raise ValueError(f"cannot resume {out} with --preset {preset}: the run was started with "
+                         f"--preset {tc.preset}; leave --preset out (or start afresh with --overwrite)")
+    changed = {k: v for k, v in overrides.items() if k not in RESUME_FREE and getattr(tc, k, None) != v}
+    if changed:
+        raise ValueError(f"cannot change {sorted(changed)} when resuming {out}: the run was started with "
+                         + ", ".join(f"{k}={getattr(tc, k, None)!r}" for k in changed))
+    if int(ckpt.get("world_size", 1)) != world:
+        raise ValueError(f"{out} was trained on {ckpt.get('world_size', 1)} process(es); resume it on as many "
+                         f"(this run has {world}): the batch plan is split per rank")
+    free = {k: v for k, v in overrides.items() if k in RESUME_FREE and getattr(tc, k) != v}
+    return tc.replace(**free), free
+
+
+def check_steps(steps: int | None, total_iters: int | None = None) -> None:
+    """`--steps` is the iteration to stop after: at least 1 and within the schedule."""
+    if steps is None:
+        return
+    if int(steps) < 1:
+        raise ValueError(f"--steps must be at least 1 (the iteration to stop after), got {steps}")
+    if total_iters is not None and int(steps) > total_iters:
+        raise ValueError(f"--steps {steps} is past the end of the schedule ({total_iters} iterations, "
+                         f"--total-iters); pass --total-iters {steps} to train that long (the learning-rate "
+                         f"milestones scale with it)")
+
+
+def nothing_to_resume(out: Path, saved: int, steps: int | None, total_iters: int) -> str | None:
+    """Why resuming `out` would train no iteration (a finished run, a --steps already reached), or None.
+
+    Not an error: rerunning the same `train --resume` after it finished is what a job script
+    or `study.run_cell` does. The caller says so and changes nothing (no "resume" event).
+    """
+    check_steps(steps, total_iters)
+    if steps is None and saved >= total_iters:
+        return (f"{out} is finished (iteration {saved} of {total_iters}); its checkpoint is unchanged and no "
+                f"resume was recorded (--total-iters cannot change on resume: start a longer run with --overwrite)")
+    if steps is not None and int(steps) <= saved:
+        return (f"{out} is already at iteration {saved}, at or past --steps {steps}; its checkpoint is unchanged "
+                f"and no resume was recorded (pass a --steps above {saved}, at most {total_iters}, to train on)")
+    return None
+
+
+def resolve_device(device, where: Dist) -> torch.device:
+    """The device to train on; a clear TrainingError for a name that is not a device here."""
+    if device is None:
+        if where.distributed:
+            return torch.device(f"cuda:{where.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+        return default_device()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise TrainingError(f"--device {device!r} is not a device name; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch is a CPU-only build" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise TrainingError(f"--device {device}: CUDA is not available here ({why}, torch {torch.__version__}); "
+                                f"use --device cpu, or leave --device out to use CUDA only when present")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise TrainingError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                                f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    elif dev.type != "cpu":
+        raise TrainingError(f"--device {device}: training runs on cpu or cuda")
+    return dev

@@ -1,5 +1,6 @@
 """DistributedDataParallel under torchrun: who this process is, the process group, the
-gathered batch-all triplet loss, and decisions that rank 0 takes for every rank.
+wrapped model, the gathered batch-all triplet loss, and decisions that rank 0 takes for
+every rank.
 
 Under torchrun (WORLD_SIZE > 1) every rank trains on its slice of one common P x K batch;
 embeddings and labels are gathered so that the batch-all triplet loss sees the whole
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["Dist", "process_group", "GatherWithGrad", "gather_labels", "rank0_decides", "all_ranks_agree"]
+__all__ = ["Dist", "process_group", "wrap_model", "gather_batch", "GatherWithGrad", "gather_labels",
+           "rank0_decides", "all_ranks_agree"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,23 @@ def process_group(where: Dist, device: torch.device):
     finally:
         if where.init_here and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def wrap_model(model: torch.nn.Module, where: Dist, device: torch.device) -> torch.nn.Module:
+    """The module the loop calls: `model` wrapped in DistributedDataParallel under torchrun, else `model`."""
+    if not where.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel as DDP  # only under torchrun (start-up time)
+
+    return DDP(model, device_ids=[device] if device.type == "cuda" else None)
+
+
+def gather_batch(where: Dist, emb: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The whole P x K batch for the batch-all triplet loss: every rank's embeddings [n, c, p] and
+    labels [n] gathered to [world * n, c, p] and [world * n] (unchanged on one process)."""
+    if not where.distributed:
+        return emb, labels
+    return GatherWithGrad.apply(emb), gather_labels(labels)
 
 
 class GatherWithGrad(torch.autograd.Function):

@@ -1,14 +1,22 @@
-"""One training run, in the order a reader follows it (`train` below calls these steps):
+"""One training run: the loop first, then what prepares it.
 
-1. `configure`: the recipe (a preset, or the checkpoint being resumed), refusals that need
-   no data (run folder, resume checkpoint, device);
+`Run.loop` is the training loop. For each P x K batch of the plan, `train_step` runs the
+model forward, the GaitGS loss (`losses.GaitGSLoss`: batch-all triplet + view cross-entropy)
+and one guarded optimiser step (backward, NaN/inf check, step); every `log_every` iterations
+`log` writes a metrics record, every `ckpt_every` `checkpoint` saves what `--resume` needs.
+If anything stops the loop, `fail` keeps what was learnt (the rule: training/failure.py).
+
+Below the loop, the steps that prepare it, in the order `train` (at the end) calls them:
+
+1. `configure`: the recipe (a preset, or the checkpoint being resumed: training/config.py),
+   refusals that need no data (run folder, resume checkpoint, device);
 2. `load_data`: the train split, checked file by file before iteration 1
-   (`data.validate`), and on resume compared with the data the run was trained on;
+   (`data.validate`), and on resume compared with the data the run was trained on
+   (training/run_dir.py);
 3. `build`: model, optimiser, schedule, GradScaler, P x K sampler, loss, loader; on resume
-   every state is restored, so the run continues bit for bit;
-4. `open_folder`: config.json (with the run's history), metrics.jsonl;
-5. `loop`: `train_step` (forward, `losses.GaitGSLoss`, a guarded optimiser step), `log`
-   and `checkpoint` until the last iteration; `fail` decides what a stopped run keeps.
+   every state is restored, so the run continues bit for bit; under torchrun the model is
+   wrapped in DistributedDataParallel (training/distributed.py);
+4. `open_folder`: config.json (with the run's history), metrics.jsonl (training/run_dir.py).
 """
 from __future__ import annotations
 
@@ -29,114 +37,28 @@ from ..data.validate import DataValidationError, validate_dataset
 from ..data.views import view_index_map
 from ..losses import GaitGSLoss
 from ..modeling.gaitgs import GaitGS
-from ..runtime import default_device
 from .batches import PlannedBatches, WindowCollate, make_loader
-from .checkpoints import (CHECKPOINT_FORMAT, read_training_checkpoint, remove_partial_files, rng_state,
-                          save_checkpoint, set_rng_state)
-from .config import RESUME_FREE, TrainConfig, get_train_config, model_config
-from .distributed import Dist, GatherWithGrad, all_ranks_agree, gather_labels, process_group, rank0_decides
-from .errors import CheckpointWriteError, NonFiniteError, TrainingError, TrainingInterrupted
+from .checkpoints import CHECKPOINT_FORMAT, read_training_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import (DEFAULT_PRESET, check_steps, get_train_config, model_config, nothing_to_resume, resolve_device,
+                     resume_config)
+from .distributed import Dist, all_ranks_agree, gather_batch, process_group, rank0_decides, wrap_model
+from .errors import CheckpointWriteError, NonFiniteError
+from .failure import Stopped, saves_on_stop, stop_error
 from .metrics import MetricsLog, RunningMeans
 from .nonfinite import GuardedStep
-from .run_dir import (RunFolder, check_out, check_out_path, data_changes, data_identity, history_event,
-                      lock_run_folder, read_config, recover_aside, write_config)
+from .run_dir import (RunFolder, check_out, check_out_path, check_same_data, data_identity, lock_run_folder,
+                      open_run_folder, recover_aside)
 
-__all__ = ["train", "TrainResult", "Run", "resolve_device"]
-
-
-@dataclass
-class TrainResult:
-    """What `train` returns: where the run lives, its metrics and the trained model."""
-
-    run_dir: Path
-    metrics_path: Path
-    checkpoint: Path
-    iteration: int
-    history: list = field(default_factory=list)
-    model: torch.nn.Module | None = None
-
-
-def resolve_device(device, where: Dist) -> torch.device:
-    """The device to train on; a clear TrainingError for a name that is not a device here."""
-    if device is None:
-        if where.distributed:
-            return torch.device(f"cuda:{where.local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-        return default_device()
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise TrainingError(f"--device {device!r} is not a device name; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            why = "this torch is a CPU-only build" if torch.version.cuda is None else "no CUDA GPU is visible"
-            raise TrainingError(f"--device {device}: CUDA is not available here ({why}, torch {torch.__version__}); "
-                                f"use --device cpu, or leave --device out to use CUDA only when present")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise TrainingError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), "
-                                f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
-    elif dev.type != "cpu":
-        raise TrainingError(f"--device {device}: training runs on cpu or cuda")
-    return dev
-
-
-def _resume_config(ckpt: dict, overrides: dict, out: Path, world: int) -> tuple[TrainConfig, dict]:
-    """The resumed run's TrainConfig (+ the harmless changes asked for), or a refusal."""
-    tc = TrainConfig(**ckpt["train_config"])
-    changed = {k: v for k, v in overrides.items() if k not in RESUME_FREE and getattr(tc, k, None) != v}
-    if changed:
-        raise ValueError(f"cannot change {sorted(changed)} when resuming {out}: the run was started with "
-                         + ", ".join(f"{k}={getattr(tc, k, None)!r}" for k in changed))
-    if int(ckpt.get("world_size", 1)) != world:
-        raise ValueError(f"{out} was trained on {ckpt.get('world_size', 1)} process(es); resume it on as many "
-                         f"(this run has {world}): the batch plan is split per rank")
-    free = {k: v for k, v in overrides.items() if k in RESUME_FREE and getattr(tc, k) != v}
-    return tc.replace(**free), free
-
-
-DEFAULT_PRESET = "tiny"
-
-
-def check_steps(steps: int | None, total_iters: int | None = None) -> None:
-    """`--steps` is the iteration to stop after: at least 1 and within the schedule."""
-    if steps is None:
-        return
-    if int(steps) < 1:
-        raise ValueError(f"--steps must be at least 1 (the iteration to stop after), got {steps}")
-    if total_iters is not None and int(steps) > total_iters:
-        raise ValueError(f"--steps {steps} is past the end of the schedule ({total_iters} iterations, "
-                         f"--total-iters); pass --total-iters {steps} to train that long (the learning-rate "
-                         f"milestones scale with it)")
-
-
-def _nothing_to_resume(out: Path, saved: int, steps: int | None, total_iters: int) -> str | None:
-    """Why resuming `out` would train no iteration (a finished run, a --steps already reached), or None.
-
-    Not an error: rerunning the same `train --resume` after it finished is what a job script
-    or `study.run_cell` does. The caller says so and changes nothing (no "resume" event).
-    """
-    check_steps(steps, total_iters)
-    if steps is None and saved >= total_iters:
-        return (f"{out} is finished (iteration {saved} of {total_iters}); its checkpoint is unchanged and no "
-                f"resume was recorded (--total-iters cannot change on resume: start a longer run with --overwrite)")
-    if steps is not None and int(steps) <= saved:
-        return (f"{out} is already at iteration {saved}, at or past --steps {steps}; its checkpoint is unchanged "
-                f"and no resume was recorded (pass a --steps above {saved}, at most {total_iters}, to train on)")
-    return None
-
-
-def _describe_changes(changes: dict) -> str:
-    parts = []
-    for name, (old, new) in changes.items():
-        if isinstance(old, dict) and isinstance(new, dict):
-            parts += [f"{name.split(' (')[0]} {k} {old.get(k)!r} -> {new.get(k)!r}"
-                      for k in old if old.get(k) != new.get(k)]
-        else:
-            parts.append(f"{name} {old!r} -> {new!r}")
-    return "; ".join(parts)
+__all__ = ["train", "TrainResult", "Run"]
 
 
 class Run:
-    """A training run; see the module docstring for the order of its steps."""
+    """A training run; see the module docstring for the order of its steps.
+
+    The loop uses what `build` made: `net` (the model; DistributedDataParallel under
+    torchrun), `loader` (the planned batches), `loss_fn`, `step` (the guarded optimiser
+    step), `scheduler` and `means` (the running averages `log` reports).
+    """
 
     def __init__(self, out: Path, where: Dist, progress: bool = True,
                  callback: Callable[[dict], object] | None = None,
@@ -153,154 +75,7 @@ class Run:
         self.resume_changes: dict = {}
         self.nothing_to_do: str | None = None  # set by `configure` when a resume has no iteration left
 
-    # ---------------------------------------------------------------- 1. configure
-    def configure(self, preset: str | None, resume: bool, overwrite: bool, steps: int | None, overrides: dict,
-                  device=None) -> None:
-        check_out(self.out, resume, overwrite)
-        self.mode = "resume" if resume else "overwrite" if overwrite else "new"
-        if resume:
-            self.ckpt = read_training_checkpoint(self.ckpt_dir / "latest.pt")
-            saved = TrainConfig(**self.ckpt["train_config"])
-            if preset is not None and preset != saved.preset:
-                raise ValueError(f"cannot resume {self.out} with --preset {preset}: the run was started with "
-                                 f"--preset {saved.preset}; leave --preset out (or start afresh with --overwrite)")
-            self.tc, changed = _resume_config(self.ckpt, overrides, self.out, self.where.world)
-            if changed:
-                self.resume_changes["changed"] = changed
-            self.start = self.done = self.saved_iteration = int(self.ckpt["iteration"])
-            self.nothing_to_do = _nothing_to_resume(self.out, self.start, steps, self.tc.total_iters)
-        else:
-            self.tc = get_train_config(preset or DEFAULT_PRESET, **overrides)
-            check_steps(steps, self.tc.total_iters)
-        self.cfg = model_config(self.tc)
-        self.stop = self.tc.total_iters if steps is None else int(steps)
-        self.device = resolve_device(device, self.where)
-        self.use_amp = bool(self.tc.amp and self.device.type == "cuda")
-
-    # ---------------------------------------------------------------- 2. data
-    def load_data(self, data, dataset, allow_data_change: bool = False) -> None:
-        """The train split (labels = subject indices, views = class indices), every file checked."""
-        tc, cfg = self.tc, self.cfg
-        ds = dataset if dataset is not None else GaitDataset(data, split="train", cache=True, size=tuple(cfg.input_hw))
-        self.dataset, self.data = ds, data
-        self.data_identity = data_identity(data, ds)
-        if self.ckpt is not None:
-            self._check_same_data(allow_data_change)
-        sids = [str(s) for s in ds.sids]
-        subjects = sorted(set(sids))
-        if len(subjects) < tc.p:
-            raise ValueError(f"P x K = {tc.p} x {tc.k} needs {tc.p} subjects per batch but the train split of "
-                             f"{data} has only {len(subjects)} subject(s); lower p (--p) or use more data")
-        if (tc.p * tc.k) % self.where.world:
-            raise ValueError(f"the batch P x K = {tc.p * tc.k} must split evenly over {self.where.world} processes")
-        label_of = {s: i for i, s in enumerate(subjects)}
-        self.labels = torch.tensor([label_of[s] for s in sids])
-        self.view_names, view_of = view_index_map(ds.views)
-        if len(self.view_names) > cfg.views:
-            raise ValueError(f"the data has {len(self.view_names)} views ({self.view_names[:14]}) but preset "
-                             f"{cfg.name!r} classifies {cfg.views}; pass --views {len(self.view_names)} "
-                             f"(model_overrides={{'views': {len(self.view_names)}}})")
-        self.views = torch.tensor([view_of[str(v)] for v in ds.views])
-        self._validate(ds)  # last: the cheap refusals above come first
-
-    def _validate(self, ds) -> None:
-        """Every sequence file of the split, read once before iteration 1 (rank 0 reads)."""
-        if not hasattr(ds, "infos"):  # a dataset object of the caller's: nothing to scan
-            return
-        report = validate_dataset(ds, progress=self.progress) if self.where.rank == 0 else None
-        if not rank0_decides(self.where, report is None or report.ok, self.device):
-            if report is not None:
-                report.raise_if_bad()
-            raise DataValidationError("rank 0 found unusable sequence files in the train split (see its message)")
-
-    def _check_same_data(self, allow: bool) -> None:
-        old = self.ckpt.get("data_identity") or read_config(self.out).get("data_identity")
-        if old is None:
-            self.resume_changes["data_check"] = "skipped: the run predates data records"
-            return
-        changes = data_changes(old, self.data_identity)
-        if changes and not allow:
-            raise TrainingError(f"--data {self.data} is not the data {self.out} was trained on ("
-                                f"{_describe_changes(changes)}); resume with the original --data, or pass "
-                                f"--allow-data-change to continue on this data (the change is recorded in "
-                                f"{self.out / 'config.json'})")
-        if changes:
-            self.resume_changes["data_changes"] = changes
-
-    # ---------------------------------------------------------------- 3. build
-    def build(self) -> None:
-        """Model, optimiser, schedule, scaler, sampler, loss and loader (seeded; restored on resume)."""
-        tc, device = self.tc, self.device
-        torch.manual_seed(tc.seed)
-        np.random.seed(tc.seed)
-        random.seed(tc.seed)
-        self.model = GaitGS(self.cfg).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones=list(tc.milestones),
-                                                              gamma=tc.gamma)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        self.sampler = PKBatchSampler(self.labels.tolist(), tc.p, tc.k, seed=tc.seed, rank=self.where.rank,
-                                      world_size=self.where.world)
-        self.means = RunningMeans()
-        if self.ckpt is not None:
-            self._restore(self.ckpt)
-        self.rng_done = rng_state()
-        if self.where.distributed:
-            from torch.nn.parallel import DistributedDataParallel as DDP  # only under torchrun (start-up time)
-
-            self.net = DDP(self.model, device_ids=[device] if device.type == "cuda" else None)
-        else:
-            self.net = self.model
-        self.loss_fn = GaitGSLoss(tc.margin, tc.triplet_weight, tc.view_weight)
-        self.step = GuardedStep(self.model, self.optimizer, self.scaler, self.use_amp,
-                                agree=lambda ok: all_ranks_agree(self.where, ok, device))
-        self.plan = PlannedBatches(self.sampler, self.start)
-        self.loader = make_loader(self.dataset, self.plan,
-                                  WindowCollate(tc.frames, tc.seed, self.where.rank, self.labels, self.views),
-                                  tc.num_workers, pin_memory=device.type == "cuda")
-
-    def _restore(self, ckpt: dict) -> None:
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        if ckpt.get("scaler"):
-            self.scaler.load_state_dict(ckpt["scaler"])
-        self.sampler.load_state_dict(ckpt["sampler"])
-        set_rng_state(ckpt["rng"])
-        if ckpt.get("metrics_window"):
-            self.means.load_state_dict(ckpt["metrics_window"])
-
-    # ---------------------------------------------------------------- 4. the run folder
-    def open_folder(self) -> None:
-        """config.json (recipe, data, history) and metrics.jsonl; rank 0 writes, the others wait."""
-        self.metrics = MetricsLog(self.out)
-        if self.where.rank == 0:
-            history = read_config(self.out).get("history", []) if self.mode == "resume" else []
-            self.folder = RunFolder(self.out, self.mode)
-            try:
-                self.folder.open()
-                remove_partial_files(self.ckpt_dir)  # temporary files of a writer that was killed
-                if self.mode == "resume":
-                    history.append(history_event("resume", self.start, **self.resume_changes))
-                else:
-                    history.append(history_event("start", 0, replaced_previous_run=self.folder.aside is not None))
-                write_config(self.out, self._run_info(history))
-                note = self.metrics.restart_at(self.start)
-            except BaseException:
-                self.folder.rollback()
-                raise
-            if note:
-                print(f"warning: {note}", file=sys.stderr)
-        self.where.barrier()
-
-    def _run_info(self, history: list) -> dict:
-        return {"train_config": self.tc.to_dict(), "model_config": self.cfg.to_dict(), "data": str(self.data),
-                "data_identity": self.data_identity, "world_size": self.where.world, "device": str(self.device),
-                "amp": self.use_amp, "view_names": self.view_names,
-                "num_train_sequences": self.data_identity["train_sequences"],
-                "num_train_subjects": self.data_identity["train_subjects"], "history": history}
-
-    # ---------------------------------------------------------------- 5. the loop
+    # ---------------------------------------------------------------- the loop
     def loop(self) -> TrainResult:
         """Train from `start` to `stop`, logging and checkpointing; returns the TrainResult."""
         tc = self.tc
@@ -337,13 +112,6 @@ class Run:
         return TrainResult(run_dir=self.out, metrics_path=self.metrics.path, checkpoint=path, iteration=it,
                            history=self.history, model=self.model)
 
-    def _progress_bar(self):
-        if not (self.progress and self.where.rank == 0):
-            return None
-        from tqdm.auto import tqdm  # imported here: tqdm.auto pulls in the notebook widgets (start-up time)
-
-        return tqdm(total=self.stop, initial=min(self.start, self.stop), desc=f"train {self.cfg.name}", unit="it")
-
     def train_step(self, batch: dict) -> None:
         """Forward, the GaitGS loss over the whole P x K batch, one guarded optimiser step."""
         it = batch["iteration"]
@@ -355,10 +123,9 @@ class Run:
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
             output = self.net(sils)
         emb = output["embeddings"].float()  # [n, c, p]
-        if self.where.distributed:  # batch-all triplet over the whole P x K batch
-            emb, labels = GatherWithGrad.apply(emb), gather_labels(labels)  # [world * n, c, p], [world * n]
+        emb, labels = gather_batch(self.where, emb, labels)  # under torchrun: every rank's, [world * n, c, p]
         loss, info = self.loss_fn({"embeddings": emb, "view_logits": output["view_logits"].float()}, labels, views)
-        stepped = self.step(it, loss)
+        stepped = self.step(it, loss)  # backward, NaN/inf check, optimiser step (training/nonfinite.py)
         self.scheduler.step()
         finite = math.isfinite(self.step.last_loss)
         self.means.add(info if finite else None, len(sils) * self.where.world, stepped)
@@ -408,65 +175,159 @@ class Run:
         return latest
 
     def fail(self, exc: BaseException) -> BaseException | None:
-        """The run stops on `exc`: keep what was learnt, undo what was not; returns the
-        exception to raise instead of `exc` (None: re-raise `exc`).
-
-        A diverged run (NonFiniteError) and a checkpoint that could not be written
-        (CheckpointWriteError: a full disk) save nothing. `--overwrite` before the new run's
-        first scheduled checkpoint saves nothing either: the previous run is put back and the
-        new run's files are removed, whatever stopped it. Any other stop after at least one
-        completed iteration saves a checkpoint of that iteration first (Ctrl-C, a crash in
-        a loader worker, an error in a callback). A run that has no checkpoint at all is
-        rolled back: a new run's folder is removed, an overwritten one is put back.
-        """
+        """The run stops on `exc`: save a checkpoint of the last completed iteration where the
+        rule allows it, roll back a folder that holds none (training/failure.py); returns the
+        exception to raise instead of `exc` (None: re-raise `exc`)."""
+        folder = self.folder
+        replacing = folder is not None and not folder.committed and folder.aside is not None
         saved = save_error = None
-        replacing = (self.folder is not None and not self.folder.committed and self.folder.aside is not None)
-        if not isinstance(exc, (NonFiniteError, CheckpointWriteError)) and self.done > self.start and not replacing:
+        if saves_on_stop(exc, self.done, self.start, replacing):
             try:
                 saved = self.checkpoint(self.done, periodic=False)
             except NonFiniteError:
                 saved = None
             except CheckpointWriteError as err:
                 save_error = err
-        restored = replacing
-        if self.folder is not None and not self.folder.committed:
-            self.folder.rollback()
-        if isinstance(exc, NonFiniteError):
-            return NonFiniteError(self._diverged_message(exc), exc.iteration)
-        latest = self.ckpt_dir / "latest.pt"
-        if saved:
-            kept = f"checkpoint of iteration {self.done} saved in {saved}; --resume continues from it"
-        elif restored:
-            kept = (f"the new run had not reached its first scheduled checkpoint (iteration "
-                    f"{min(self.tc.ckpt_every, self.stop)}), so the previous run was put back in {self.out} and the "
-                    f"new run's files were removed")
-        elif self.saved_iteration is not None:
-            kept = f"{latest} (iteration {self.saved_iteration}) is unchanged"
-        elif self.done > self.start or isinstance(exc, CheckpointWriteError):
-            kept = ("the run had no checkpoint, so its files were removed" if self.mode != "resume"
-                    else "nothing was saved")
-        else:
-            kept = "no iteration had completed, nothing was saved"
-        if save_error is not None:
-            kept = f"{save_error}; {kept}"
-        if isinstance(exc, CheckpointWriteError):
-            return CheckpointWriteError(f"{exc}; {kept}")
-        if isinstance(exc, KeyboardInterrupt):
-            return TrainingInterrupted(f"interrupted after iteration {self.done}: {kept}", self.done, saved)
-        exc.add_note(f"training stopped by this error after iteration {self.done}: {kept}")
-        return None
+        if folder is not None and not folder.committed:
+            folder.rollback()
+        return stop_error(exc, Stopped(
+            out=self.out, mode=self.mode, start=self.start, done=self.done,
+            first_scheduled=min(self.tc.ckpt_every, self.stop), saved_iteration=self.saved_iteration,
+            saved=saved, save_error=save_error, restored=replacing, lr=self.optimizer.param_groups[0]["lr"]))
 
-    def _diverged_message(self, exc: NonFiniteError) -> str:
-        lr = self.optimizer.param_groups[0]["lr"]
-        if self.saved_iteration is not None:
-            kept = (f"{self.ckpt_dir / 'latest.pt'} (iteration {self.saved_iteration}) is the last finite checkpoint "
-                    f"and the one --resume uses")
-        elif self.mode == "overwrite":
-            kept = "the new run had no checkpoint yet, so the previous run was put back"
+    def _progress_bar(self):
+        if not (self.progress and self.where.rank == 0):
+            return None
+        from tqdm.auto import tqdm  # imported here: tqdm.auto pulls in the notebook widgets (start-up time)
+
+        return tqdm(total=self.stop, initial=min(self.start, self.stop), desc=f"train {self.cfg.name}", unit="it")
+
+    # ---------------------------------------------------------------- 1. configure
+    def configure(self, preset: str | None, resume: bool, overwrite: bool, steps: int | None, overrides: dict,
+                  device=None) -> None:
+        """The recipe, the iteration to stop after and the device; every refusal that needs no data."""
+        check_out(self.out, resume, overwrite)
+        self.mode = "resume" if resume else "overwrite" if overwrite else "new"
+        if resume:
+            self.ckpt = read_training_checkpoint(self.ckpt_dir / "latest.pt")
+            self.tc, changed = resume_config(self.ckpt, preset, overrides, self.out, self.where.world)
+            if changed:
+                self.resume_changes["changed"] = changed
+            self.start = self.done = self.saved_iteration = int(self.ckpt["iteration"])
+            self.nothing_to_do = nothing_to_resume(self.out, self.start, steps, self.tc.total_iters)
         else:
-            kept = f"the run had no checkpoint yet, so {self.out} was left as it was"
-        return (f"training diverged: {exc} (lr {lr:g}); nothing non-finite was saved: {kept}. Lower --lr (or "
-                f"check the data) and start again")
+            self.tc = get_train_config(preset or DEFAULT_PRESET, **overrides)
+            check_steps(steps, self.tc.total_iters)
+        self.cfg = model_config(self.tc)
+        self.stop = self.tc.total_iters if steps is None else int(steps)
+        self.device = resolve_device(device, self.where)
+        self.use_amp = bool(self.tc.amp and self.device.type == "cuda")
+
+    # ---------------------------------------------------------------- 2. data
+    def load_data(self, data, dataset, allow_data_change: bool = False) -> None:
+        """The train split (labels = subject indices, views = class indices), every file checked."""
+        tc, cfg = self.tc, self.cfg
+        ds = dataset if dataset is not None else GaitDataset(data, split="train", cache=True, size=tuple(cfg.input_hw))
+        self.dataset, self.data = ds, data
+        self.data_identity = data_identity(data, ds)
+        if self.ckpt is not None:
+            self.resume_changes.update(check_same_data(self.out, self.ckpt, self.data_identity, data,
+                                                       allow_data_change))
+        sids = [str(s) for s in ds.sids]
+        subjects = sorted(set(sids))
+        if len(subjects) < tc.p:
+            raise ValueError(f"P x K = {tc.p} x {tc.k} needs {tc.p} subjects per batch but the train split of "
+                             f"{data} has only {len(subjects)} subject(s); lower p (--p) or use more data")
+        if (tc.p * tc.k) % self.where.world:
+            raise ValueError(f"the batch P x K = {tc.p * tc.k} must split evenly over {self.where.world} processes")
+        label_of = {s: i for i, s in enumerate(subjects)}
+        self.labels = torch.tensor([label_of[s] for s in sids])
+        self.view_names, view_of = view_index_map(ds.views)
+        if len(self.view_names) > cfg.views:
+            raise ValueError(f"the data has {len(self.view_names)} views ({self.view_names[:14]}) but preset "
+                             f"{cfg.name!r} classifies {cfg.views}; pass --views {len(self.view_names)} "
+                             f"(model_overrides={{'views': {len(self.view_names)}}})")
+        self.views = torch.tensor([view_of[str(v)] for v in ds.views])
+        self._validate(ds)  # last: the cheap refusals above come first
+
+    def _validate(self, ds) -> None:
+        """Every sequence file of the split, read once before iteration 1 (rank 0 reads)."""
+        if not hasattr(ds, "infos"):  # a dataset object of the caller's: nothing to scan
+            return
+        report = validate_dataset(ds, progress=self.progress) if self.where.rank == 0 else None
+        if not rank0_decides(self.where, report is None or report.ok, self.device):
+            if report is not None:
+                report.raise_if_bad()
+            raise DataValidationError("rank 0 found unusable sequence files in the train split (see its message)")
+
+    # ---------------------------------------------------------------- 3. build
+    def build(self) -> None:
+        """Model, optimiser, schedule, scaler, sampler, loss and loader (seeded; restored on resume)."""
+        tc, device = self.tc, self.device
+        torch.manual_seed(tc.seed)
+        np.random.seed(tc.seed)
+        random.seed(tc.seed)
+        self.model = GaitGS(self.cfg).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones=list(tc.milestones),
+                                                              gamma=tc.gamma)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.sampler = PKBatchSampler(self.labels.tolist(), tc.p, tc.k, seed=tc.seed, rank=self.where.rank,
+                                      world_size=self.where.world)
+        self.means = RunningMeans()
+        if self.ckpt is not None:
+            self._restore(self.ckpt)
+        self.rng_done = rng_state()
+        self.net = wrap_model(self.model, self.where, device)
+        self.loss_fn = GaitGSLoss(tc.margin, tc.triplet_weight, tc.view_weight)
+        self.step = GuardedStep(self.model, self.optimizer, self.scaler, self.use_amp,
+                                agree=lambda ok: all_ranks_agree(self.where, ok, device))
+        self.plan = PlannedBatches(self.sampler, self.start)
+        self.loader = make_loader(self.dataset, self.plan,
+                                  WindowCollate(tc.frames, tc.seed, self.where.rank, self.labels, self.views),
+                                  tc.num_workers, pin_memory=device.type == "cuda")
+
+    def _restore(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        if ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.sampler.load_state_dict(ckpt["sampler"])
+        set_rng_state(ckpt["rng"])
+        if ckpt.get("metrics_window"):
+            self.means.load_state_dict(ckpt["metrics_window"])
+
+    # ---------------------------------------------------------------- 4. the run folder
+    def open_folder(self) -> None:
+        """config.json (recipe, data, history) and metrics.jsonl; rank 0 writes, the others wait."""
+        self.metrics = MetricsLog(self.out)
+        if self.where.rank == 0:
+            self.folder, note = open_run_folder(self.out, self.mode, self.start, self.resume_changes,
+                                                self._run_info(), self.metrics)
+            if note:
+                print(f"warning: {note}", file=sys.stderr)
+        self.where.barrier()
+
+    def _run_info(self) -> dict:
+        """config.json but its history: the recipe, the model, the data and where the run trains."""
+        return {"train_config": self.tc.to_dict(), "model_config": self.cfg.to_dict(), "data": str(self.data),
+                "data_identity": self.data_identity, "world_size": self.where.world, "device": str(self.device),
+                "amp": self.use_amp, "view_names": self.view_names,
+                "num_train_sequences": self.data_identity["train_sequences"],
+                "num_train_subjects": self.data_identity["train_subjects"]}
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: where the run lives, its metrics and the trained model."""
+
+    run_dir: Path
+    metrics_path: Path
+    checkpoint: Path
+    iteration: int
+    history: list = field(default_factory=list)
+    model: torch.nn.Module | None = None
 
 
 def train(

@@ -1,4 +1,5 @@
-"""The run folder: what may be written where, the data a run was trained on, and `config.json`.
+"""The run folder: what may be written where, the data a run was trained on (and the check that
+a resumed run gets the same), `config.json`, and staging the folder for one invocation.
 
     <run>/config.json         recipe, model config, data identity, and the run's history
     <run>/metrics.jsonl       one JSON record per logging step (training/metrics.py)
@@ -26,10 +27,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..fileio import atomic_open, exclusive_lock, unwritable
+from .checkpoints import remove_partial_files
 from .errors import TrainingError
+from .metrics import MetricsLog
 
-__all__ = ["check_out", "check_out_path", "data_identity", "data_changes", "RunFolder", "read_config",
-           "write_config", "lock_run_folder", "recover_aside", "RunBusyError"]
+__all__ = ["check_out", "check_out_path", "data_identity", "data_changes", "check_same_data", "RunFolder",
+           "open_run_folder", "read_config", "write_config", "lock_run_folder", "recover_aside", "RunBusyError"]
 
 RUN_ENTRIES = ("config.json", "metrics.jsonl", "checkpoints")  # what `train` writes (and nothing else)
 ASIDE_PREFIX = ".replaced-"
@@ -108,6 +111,33 @@ def data_changes(old: dict, new: dict) -> dict:
             if key in old and old.get(key) != new.get(key)}
 
 
+def describe_changes(changes: dict) -> str:
+    """`data_changes`' result in words: "root '/a' -> '/b'; SynthGait generator seed 1 -> 2"."""
+    parts = []
+    for name, (old, new) in changes.items():
+        if isinstance(old, dict) and isinstance(new, dict):
+            parts += [f"{name.split(' (')[0]} {k} {old.get(k)!r} -> {new.get(k)!r}"
+                      for k in old if old.get(k) != new.get(k)]
+        else:
+            parts.append(f"{name} {old!r} -> {new!r}")
+    return "; ".join(parts)
+
+
+def check_same_data(out: Path, ckpt: dict, identity: dict, data, allow: bool) -> dict:
+    """On resume: refuse data other than the run's own (unless `allow`); returns what the run's
+    "resume" event records about it ({} for the same data)."""
+    old = ckpt.get("data_identity") or read_config(out).get("data_identity")
+    if old is None:
+        return {"data_check": "skipped: the run predates data records"}
+    changes = data_changes(old, identity)
+    if changes and not allow:
+        raise TrainingError(f"--data {data} is not the data {out} was trained on ("
+                            f"{describe_changes(changes)}); resume with the original --data, or pass "
+                            f"--allow-data-change to continue on this data (the change is recorded in "
+                            f"{out / 'config.json'})")
+    return {"data_changes": changes} if changes else {}
+
+
 def read_config(out: Path) -> dict:
     """`<run>/config.json`, or {} when it is missing or unreadable."""
     try:
@@ -174,6 +204,29 @@ class RunFolder:
         if self.created and self.out.is_dir() and not any(self.out.iterdir()):
             self.out.rmdir()
         self.committed = True  # nothing more to undo
+
+
+def open_run_folder(out: Path, mode: str, start: int, resume_changes: dict, info: dict,
+                    metrics: MetricsLog) -> tuple[RunFolder, str | None]:
+    """Stage the run folder for this invocation (rank 0): open it (an `--overwrite` moves the
+    previous run aside), remove a killed writer's temporary files, write config.json (`info`
+    + the run's history with this start or resume) and cut metrics.jsonl back to `start`.
+    Anything failing here rolls the folder back. Returns the folder and a warning (or None)."""
+    history = read_config(out).get("history", []) if mode == "resume" else []
+    folder = RunFolder(out, mode)
+    try:
+        folder.open()
+        remove_partial_files(out / "checkpoints")  # temporary files of a writer that was killed
+        if mode == "resume":
+            history.append(history_event("resume", start, **resume_changes))
+        else:
+            history.append(history_event("start", 0, replaced_previous_run=folder.aside is not None))
+        write_config(out, {**info, "history": history})
+        note = metrics.restart_at(start)
+    except BaseException:
+        folder.rollback()
+        raise
+    return folder, note
 
 
 def recover_aside(out: Path) -> list[str]:
