@@ -1,7 +1,7 @@
 """Speed of `python -m gaitgs_lib evaluate`: sequences per second and wall time, end to end.
 
-    python benchmarks/bench_evaluate.py                                # shipped tiny, synthgait-b test split
-    python benchmarks/bench_evaluate.py --subjects 5 --compare-to GITREV --batch-size 1 --old-batch-size 1
+    python -m benchmarks.bench_evaluate                                # shipped tiny, synthgait-b test split
+    python -m benchmarks.bench_evaluate --subjects 5 --compare-to GITREV --batch-size 1 --old-batch-size 1
 
 Each run is the real command in a fresh subprocess (start-up, checkpoint, every test
 sequence read and embedded, the protocol, the JSON), timed from the outside: wall time,

@@ -6,10 +6,10 @@ of `--frames` binary silhouettes, the GaitGS loss (batch-all triplet + view cros
 (so that peak memory does not mix), and with `--compare-to REV` the two trees alternate
 (old, new, old, new, ...) so that a busy machine slows both alike.
 
-    python benchmarks/bench_train_step.py --presets tiny,small                  # this tree only
-    python benchmarks/bench_train_step.py --compare-to HEAD~3 --presets tiny,small --rounds 3
-    python benchmarks/bench_train_step.py --presets tiny --profile             # where the time goes
-    python benchmarks/bench_train_step.py --presets tiny --threads 1,2         # thread settings
+    python -m benchmarks.bench_train_step --presets tiny,small                  # this tree only
+    python -m benchmarks.bench_train_step --compare-to HEAD~3 --presets tiny,small --rounds 3
+    python -m benchmarks.bench_train_step --presets tiny --profile             # where the time goes
+    python -m benchmarks.bench_train_step --presets tiny --threads 1,2         # thread settings
 
 `--compare-to` checks REV out into a temporary `git worktree` (removed afterwards) and runs
 its `gaitgs_lib` there. Per (tree, preset, threads) it reports the median over rounds of the
@@ -37,8 +37,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from common import describe  # benchmarks/common.py (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -202,12 +200,22 @@ def profile(args) -> str:
 # --------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------
+def _worker_env(tree: Path, **env_vars) -> dict:
+    """The environment of a worker timing `tree`: that tree's gaitgs_lib comes first on the import path.
+
+    A worker is this file run by its path, in `tree`, with `PYTHONPATH=tree`: the timing code is this
+    tree's and the library the tree's under test. (`python -m benchmarks.bench_train_step` in `tree`
+    would run that tree's copy of this file instead.) Its module level imports nothing but the
+    standard library, so the other tree needs no `benchmarks/` of its own.
+    """
+    return dict(os.environ, PYTHONPATH=str(tree), **env_vars)
+
+
 def _run_worker(tree: Path, args, preset: str, threads: int, env_vars: dict) -> dict | None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--preset", preset, "--threads", str(threads),
            "--p", str(args.p), "--k", str(args.k), "--frames", str(args.frames),
            "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
-    env = dict(os.environ, PYTHONPATH=str(tree), **env_vars)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_worker_env(tree, **env_vars), cwd=tree)
     if proc.returncode != 0:
         print(f"[{tree} {preset} threads={threads}] failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
         return None
@@ -219,6 +227,8 @@ def _git(*cmd, cwd=REPO) -> str:
 
 
 def _machine() -> str:
+    from benchmarks.common import describe  # the driver's import: a worker imports only gaitgs_lib
+
     return describe(with_gpu=False)
 
 
@@ -329,7 +339,7 @@ def print_profiles(args) -> None:
                            "--threads", str(threads), "--p", str(args.p), "--k", str(args.k),
                            "--frames", str(args.frames), "--top", str(args.top)]
                     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree,
-                                          env=dict(os.environ, PYTHONPATH=str(tree)))
+                                          env=_worker_env(tree))
                     print(f"### {label}\n")
                     print(proc.stdout.strip() if proc.returncode == 0 else f"failed:\n{proc.stderr[-3000:]}")
                     print()

@@ -1,7 +1,7 @@
 """Helpers the benchmark scripts share: the machine they ran on, and the dataset they read.
 
-The scripts run as `python benchmarks/NAME.py`, so this folder is on `sys.path` and they
-import it as `common`.
+The scripts run as modules from the repository root (`python -m benchmarks.NAME`) and import
+this one as `benchmarks.common`; the library is the installed (editable) `gaitgs_lib`.
 """
 from __future__ import annotations
 
