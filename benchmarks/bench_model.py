@@ -15,7 +15,9 @@ step (on CUDA `torch.cuda.max_memory_allocated`, on CPU the growth of the proces
 resident set (ru_maxrss) over the resident set before the first step), and the arithmetic
 rate: the step's floating-point operations (counted once with
 `torch.utils.flop_counter.FlopCounterMode` on the 'meta' device: convolutions, matrix
-products, attention) over its median wall time. `--json PATH` writes every number.
+products, attention) over its median wall time. `--json PATH` writes every number: with
+`--json benchmarks/results/NAME.json` it is the results file a README table is rendered from
+(`python scripts/render_tables.py`; the schema is in benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import describe
+from benchmarks.common import describe, results_header, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -220,8 +222,10 @@ def main(argv=None) -> int:
                           f"{fused['peak_mb']:.0f} vs {ref['peak_mb']:.0f} MiB")
     if args.json:
         rows = [{"device": d, "amp": a, "impl": i, "mode": m, **r} for (d, a, i, m), r in results.items()]
-        Path(args.json).write_text(json.dumps({"preset": args.preset, "batch": args.batch, "frames": args.frames,
-                                               "machine": _machine(), "rows": rows, "ratios": ratios}, indent=2))
+        record = results_header("bench_model", "benchmarks.bench_model", argv, with_gpu=True)
+        record.update(preset=args.preset, batch=args.batch, frames=args.frames, repeats=args.repeats,
+                      warmup=args.warmup, threads=args.threads, rows=rows, ratios=ratios)
+        write_results(args.json, record)
     return 0
 
 

@@ -19,6 +19,10 @@ peak resident set over the resident set before the first step). It also prints t
 the gradient norm of the first step of each tree (same seed, same batch) so that one run
 shows the two trees compute the same function.
 
+`--json PATH` writes every number; with `--json benchmarks/results/NAME.json` it is the results
+file a README table is rendered from (`python scripts/render_tables.py`; the schema is in
+benchmarks/README.md).
+
 `--profile` (this tree only) runs the PyTorch profiler over one step with one
 `record_function` range per block and attributes every backward op to the block whose
 forward op created it (autograd sequence numbers): a per-block forward / backward table,
@@ -247,7 +251,7 @@ def _settings(args) -> list[tuple[str, int, dict]]:
     return out
 
 
-def compare(args) -> dict:
+def compare(args, argv=None) -> dict:
     """Alternate the trees over `args.rounds` rounds; print markdown tables; return the numbers."""
     trees = {"new": REPO}
     tmp = None
@@ -286,7 +290,11 @@ def compare(args) -> dict:
     print()
     print("| preset | setting | tree | CPU s/step | wall s/step | peak MiB | first-step loss | first-step grad norm |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    summary = {"machine": _machine(), "trees": names, "rows": [], "ratios": []}
+    from benchmarks.common import results_header
+
+    summary = results_header("bench_train_step", "benchmarks.bench_train_step", argv)
+    summary.update(p=args.p, k=args.k, frames=args.frames, repeats=args.repeats, warmup=args.warmup,
+                   rounds=args.rounds, trees=names, rows=[], ratios=[])
     for preset in args.presets:
         for label, threads, env in settings:
             for tree in trees:
@@ -379,9 +387,11 @@ def main(argv=None) -> int:
     if args.profile:
         print_profiles(args)
         return 0
-    summary = compare(args)
+    summary = compare(args, argv)
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        from benchmarks.common import write_results
+
+        write_results(args.json, summary)
     return 0
 
 
