@@ -1,9 +1,9 @@
 """The paper's ablation study at teaching scale: `tiny`, one run per variant, on one dataset.
 
-    python benchmarks/ablations_tiny.py --steps 300                 # everything, one after another
-    python benchmarks/ablations_tiny.py --steps 300 --variants full no-coarse   # a share (run two in parallel)
-    python benchmarks/ablations_tiny.py --collect                   # merge finished variants into the JSON
-    python benchmarks/ablations_tiny.py --data data/synthgait-b --steps 500 --total-iters 500   # the study on B
+    python -m benchmarks.ablations_tiny --steps 300                 # everything, one after another
+    python -m benchmarks.ablations_tiny --steps 300 --variants full no-coarse   # a share (run two in parallel)
+    python -m benchmarks.ablations_tiny --collect                   # merge finished variants into the JSON
+    python -m benchmarks.ablations_tiny --data data/synthgait-b --steps 500 --total-iters 500   # the study on B
 
 Every variant is trained with the same `tiny` training preset, the same seed, the same batch
 plan and the same number of iterations (`--steps`); only the switched-off block differs
@@ -38,12 +38,11 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from gaitgs_lib.fileio import atomic_open  # noqa: E402
 from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings, twins_protocol  # noqa: E402
 from gaitgs_lib.modeling import load_trained_model  # noqa: E402
-from common import dataset_root  # noqa: E402  benchmarks/common.py (this folder is on sys.path)
+from benchmarks.common import dataset_root  # noqa: E402
 from gaitgs_lib.training import ABLATIONS, export_checkpoint, read_metrics, train  # noqa: E402
 
 VARIANTS = ("full",) + tuple(ABLATIONS)  # full, no-coarse, no-mcm, no-global-span, no-pieg
@@ -175,7 +174,7 @@ def collect(args) -> dict:
     steps = sorted({r["steps"] for r in variants.values()})
     totals = sorted({r["train_config"]["total_iters"] for r in variants.values()})
     data_flag = "" if args.study == QUICK_STUDY else f"--data data/{Path(args.data).name} "
-    command = (f"python benchmarks/ablations_tiny.py {data_flag}--steps {steps[0]} --total-iters {totals[0]}"
+    command = (f"python -m benchmarks.ablations_tiny {data_flag}--steps {steps[0]} --total-iters {totals[0]}"
                if len(steps) == 1 and len(totals) == 1 else args.command_line)
     out = {
         "description": f"GaitGS tiny on {Path(args.data).name}, one run per ablation variant, same seed/plan/steps; "
@@ -213,7 +212,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     args.study = args.study or study_name(args.data)
-    args.command_line = "python benchmarks/ablations_tiny.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    args.command_line = "python -m benchmarks.ablations_tiny " + " ".join(argv if argv is not None else sys.argv[1:])
     torch.set_num_threads(args.threads)
     if args.reeval:
         reevaluate(args)

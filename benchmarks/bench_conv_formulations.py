@@ -15,8 +15,8 @@ convolution forward, its backward to the input, and its backward to the kernel, 
 Also the arithmetic rate (GFLOP/s, counting 2 x multiply-adds) of `cl`, and with
 `--compile` the compile time and step time of `torch.compile(model.mgfe)` against eager.
 
-    python benchmarks/bench_conv_formulations.py --preset tiny
-    python benchmarks/bench_conv_formulations.py --preset small --compile
+    python -m benchmarks.bench_conv_formulations --preset tiny
+    python -m benchmarks.bench_conv_formulations --preset small --compile
 """
 from __future__ import annotations
 
@@ -24,18 +24,15 @@ import argparse
 import shutil
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parents[1]
 CL = torch.channels_last_3d
 
 
 def shapes(preset: str, n: int, s: int) -> list[tuple[str, tuple[int, int, int, int, int, int]]]:
     """(layer, (n, a, b, s, h, w)) for the 3x3x3 convolutions of MGFE (global B3D shapes; x2 with the local one)."""
-    sys.path.insert(0, str(REPO))
     from gaitgs_lib import get_config
 
     cfg = get_config(preset)
@@ -128,7 +125,6 @@ def compile_mgfe(args) -> None:
     # A fresh cache folder, so that the first step pays the whole compilation (inductor reads
     # this variable when it is first imported, which torch.compile does on its first call).
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="gaitgs-inductor-")
-    sys.path.insert(0, str(REPO))
     from gaitgs_lib import GaitGS, get_config
 
     torch.set_num_threads(args.threads)

@@ -1,12 +1,15 @@
 """Speed of `python -m gaitgs_lib evaluate`: sequences per second and wall time, end to end.
 
-    python benchmarks/bench_evaluate.py                                # shipped tiny, synthgait-b test split
-    python benchmarks/bench_evaluate.py --subjects 5 --compare-to GITREV --batch-size 1 --old-batch-size 1
+    python -m benchmarks.bench_evaluate                                # shipped tiny, synthgait-b test split
+    python -m benchmarks.bench_evaluate --subjects 5 --compare-to GITREV --batch-size 1 --old-batch-size 1
 
 Each run is the real command in a fresh subprocess (start-up, checkpoint, every test
 sequence read and embedded, the protocol, the JSON), timed from the outside: wall time,
 sequences/s (test sequences / wall time) and CPU seconds (the process and its DataLoader
 workers: robust on a shared machine, where wall time depends on the neighbours).
+
+`--json PATH` writes the table's rows (with `benchmarks/results/NAME.json`, a file a README
+table is rendered from; benchmarks/README.md has the schema).
 
 `--compare-to GITREV` also runs the command of that git revision (checked out in a
 temporary `git worktree`, removed afterwards) on the same data, alternating old and new
@@ -79,10 +82,17 @@ def _remove_worktree(where: Path) -> None:
     subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(where)], capture_output=True)
 
 
-def _row(name: str, runs: list[dict], n: int) -> str:
+def _record(name: str, checkpoint: str, runs: list[dict], n: int) -> dict:
+    """One row of the table (the fastest run), as the results file holds it."""
     wall = min(r["wall_s"] for r in runs)
     cpu = min(r["cpu_s"] for r in runs)
-    return f"| {name} | {n:,} | {wall:,.1f} | {n / wall:,.1f} | {cpu:,.1f} | {n / cpu:,.1f} |"
+    return {"command": name, "checkpoint": checkpoint, "sequences": n, "wall_s": wall, "seq_per_s": n / wall,
+            "cpu_s": cpu, "seq_per_cpu_s": n / cpu}
+
+
+def _row(r: dict) -> str:
+    return (f"| {r['command']} | {r['sequences']:,} | {r['wall_s']:,.1f} | {r['seq_per_s']:,.1f} | {r['cpu_s']:,.1f} | "
+            f"{r['seq_per_cpu_s']:,.1f} |")
 
 
 def _same_numbers(a: dict, b: dict, keys=("mean", "matrices", "per_view")) -> bool:
@@ -101,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--old-batch-size", type=int, default=1, help="--batch-size of the old command")
     ap.add_argument("--repeats", type=int, default=1, help="runs of each (the fastest is reported)")
     ap.add_argument("--threads", type=int, help="OMP/MKL threads of the evaluate processes")
+    ap.add_argument("--json", type=Path, help="write the table's rows here (a results file: benchmarks/README.md)")
     return ap
 
 
@@ -133,15 +144,26 @@ def main(argv=None) -> int:
           f"fastest of {args.repeats} run(s); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print("| command | sequences | wall s | sequences/s | CPU s | sequences per CPU s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    rows = []
     if old_runs:
-        print(_row(f"{args.compare_to} (--batch-size {args.old_batch_size})", old_runs, n))
-    print(_row(f"this tree (--batch-size {args.batch_size})", new_runs, n))
+        rows.append(_record(f"{args.compare_to} (--batch-size {args.old_batch_size})", args.checkpoint.name, old_runs, n))
+    rows.append(_record(f"this tree (--batch-size {args.batch_size})", args.checkpoint.name, new_runs, n))
+    for r in rows:
+        print(_row(r))
     if old_runs:
         ratio = min(r["wall_s"] for r in old_runs) / min(r["wall_s"] for r in new_runs)
         cpu_ratio = min(r["cpu_s"] for r in old_runs) / min(r["cpu_s"] for r in new_runs)
         same = _same_numbers(old_runs[0]["result"], new_runs[0]["result"])
         print(f"speed-up: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU; same rank-1 numbers: {same}")
     print(new_runs[0]["table"])
+    if args.json:
+        from benchmarks.common import results_header, write_results
+
+        record = results_header("bench_evaluate", "benchmarks.bench_evaluate", argv)
+        record["machine"] = (record["machine"].rpartition("; load average")[0]
+                             + f"; load average {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after")
+        record.update(rows=rows, same_rank1=_same_numbers(old_runs[0]["result"], new_runs[0]["result"]) if old_runs else None)
+        write_results(args.json, record)
     return 0
 
 

@@ -5,9 +5,9 @@ mode) of a preset (default `paper`, 4 sequences x 30 frames) on CPU and, when CU
 present, on CUDA with and without AMP (float16). Every (device, AMP, implementation)
 and mode (train / infer) runs in its own subprocess so that peak-memory numbers do not mix.
 
-    python benchmarks/bench_model.py                       # paper, CPU (+ CUDA if present)
-    python benchmarks/bench_model.py --repeats 2 --threads 2 --device cpu
-    python benchmarks/bench_model.py --preset tiny --batch 32
+    python -m benchmarks.bench_model                       # paper, CPU (+ CUDA if present)
+    python -m benchmarks.bench_model --repeats 2 --threads 2 --device cpu
+    python -m benchmarks.bench_model --preset tiny --batch 32
 
 Reported per row: sequences/s and ms per step (wall clock, median of the repeats), CPU
 seconds per step (process time: robust on a shared machine), the peak memory of one
@@ -15,7 +15,9 @@ step (on CUDA `torch.cuda.max_memory_allocated`, on CPU the growth of the proces
 resident set (ru_maxrss) over the resident set before the first step), and the arithmetic
 rate: the step's floating-point operations (counted once with
 `torch.utils.flop_counter.FlopCounterMode` on the 'meta' device: convolutions, matrix
-products, attention) over its median wall time. `--json PATH` writes every number.
+products, attention) over its median wall time. `--json PATH` writes every number: with
+`--json benchmarks/results/NAME.json` it is the results file a README table is rendered from
+(`python scripts/render_tables.py`; the schema is in benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import describe  # benchmarks/common.py (this folder is on sys.path)
+from benchmarks.common import describe, results_header, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +51,6 @@ def count_flops(preset: str, batch: int, frames: int, train: bool) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    sys.path.insert(0, str(REPO))
     from gaitgs_lib import GaitGS, get_config
 
     cfg = get_config(preset)
@@ -69,7 +70,6 @@ def worker(args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    sys.path.insert(0, str(REPO))
     from gaitgs_lib import GaitGS, get_config
 
     if args.threads:
@@ -138,12 +138,13 @@ def worker(args) -> dict:
 
 
 def _run_worker(args, device: str, amp: bool, impl: str, mode: str) -> dict | None:
-    cmd = [sys.executable, __file__, "--worker", "--device", device, "--impl", impl, "--preset", args.preset,
+    # The worker runs as a module from the repository root, so that it imports this tree's gaitgs_lib.
+    cmd = [sys.executable, "-m", "benchmarks.bench_model", "--worker", "--device", device, "--impl", impl, "--preset", args.preset,
            "--batch", str(args.batch), "--frames", str(args.frames), "--repeats", str(args.repeats),
            "--warmup", str(args.warmup), "--threads", str(args.threads), "--modes", mode]
     if amp:
         cmd.append("--amp")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         print(f"[{device} amp={amp} {impl} {mode}] failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -221,8 +222,10 @@ def main(argv=None) -> int:
                           f"{fused['peak_mb']:.0f} vs {ref['peak_mb']:.0f} MiB")
     if args.json:
         rows = [{"device": d, "amp": a, "impl": i, "mode": m, **r} for (d, a, i, m), r in results.items()]
-        Path(args.json).write_text(json.dumps({"preset": args.preset, "batch": args.batch, "frames": args.frames,
-                                               "machine": _machine(), "rows": rows, "ratios": ratios}, indent=2))
+        record = results_header("bench_model", "benchmarks.bench_model", argv, with_gpu=True)
+        record.update(preset=args.preset, batch=args.batch, frames=args.frames, repeats=args.repeats,
+                      warmup=args.warmup, threads=args.threads, rows=rows, ratios=ratios)
+        write_results(args.json, record)
     return 0
 
 

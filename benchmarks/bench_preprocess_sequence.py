@@ -1,6 +1,6 @@
 """Frames per second of the two preprocessing paths (docs/data-and-evaluation.md steps 1-5), on SynthGait walks.
 
-    python benchmarks/bench_preprocess_sequence.py [--frames 100] [--seconds 3]
+    python -m benchmarks.bench_preprocess_sequence [--frames 100] [--seconds 3]
 
 - `data.pretreat.preprocess_sequence`: OpenGait's steps with OpenCV's resize, frame by
   frame; what `python -m gaitgs_lib pretreat` runs on real silhouettes.

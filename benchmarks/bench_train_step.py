@@ -6,10 +6,10 @@ of `--frames` binary silhouettes, the GaitGS loss (batch-all triplet + view cros
 (so that peak memory does not mix), and with `--compare-to REV` the two trees alternate
 (old, new, old, new, ...) so that a busy machine slows both alike.
 
-    python benchmarks/bench_train_step.py --presets tiny,small                  # this tree only
-    python benchmarks/bench_train_step.py --compare-to HEAD~3 --presets tiny,small --rounds 3
-    python benchmarks/bench_train_step.py --presets tiny --profile             # where the time goes
-    python benchmarks/bench_train_step.py --presets tiny --threads 1,2         # thread settings
+    python -m benchmarks.bench_train_step --presets tiny,small                  # this tree only
+    python -m benchmarks.bench_train_step --compare-to HEAD~3 --presets tiny,small --rounds 3
+    python -m benchmarks.bench_train_step --presets tiny --profile             # where the time goes
+    python -m benchmarks.bench_train_step --presets tiny --threads 1,2         # thread settings
 
 `--compare-to` checks REV out into a temporary `git worktree` (removed afterwards) and runs
 its `gaitgs_lib` there. Per (tree, preset, threads) it reports the median over rounds of the
@@ -18,6 +18,10 @@ machine), wall seconds per step, and the peak memory of the steps (growth of the
 peak resident set over the resident set before the first step). It also prints the loss and
 the gradient norm of the first step of each tree (same seed, same batch) so that one run
 shows the two trees compute the same function.
+
+`--json PATH` writes every number; with `--json benchmarks/results/NAME.json` it is the results
+file a README table is rendered from (`python scripts/render_tables.py`; the schema is in
+benchmarks/README.md).
 
 `--profile` (this tree only) runs the PyTorch profiler over one step with one
 `record_function` range per block and attributes every backward op to the block whose
@@ -37,8 +41,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from common import describe  # benchmarks/common.py (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -202,12 +204,22 @@ def profile(args) -> str:
 # --------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------
+def _worker_env(tree: Path, **env_vars) -> dict:
+    """The environment of a worker timing `tree`: that tree's gaitgs_lib comes first on the import path.
+
+    A worker is this file run by its path, in `tree`, with `PYTHONPATH=tree`: the timing code is this
+    tree's and the library the tree's under test. (`python -m benchmarks.bench_train_step` in `tree`
+    would run that tree's copy of this file instead.) Its module level imports nothing but the
+    standard library, so the other tree needs no `benchmarks/` of its own.
+    """
+    return dict(os.environ, PYTHONPATH=str(tree), **env_vars)
+
+
 def _run_worker(tree: Path, args, preset: str, threads: int, env_vars: dict) -> dict | None:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--preset", preset, "--threads", str(threads),
            "--p", str(args.p), "--k", str(args.k), "--frames", str(args.frames),
            "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
-    env = dict(os.environ, PYTHONPATH=str(tree), **env_vars)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_worker_env(tree, **env_vars), cwd=tree)
     if proc.returncode != 0:
         print(f"[{tree} {preset} threads={threads}] failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
         return None
@@ -219,6 +231,8 @@ def _git(*cmd, cwd=REPO) -> str:
 
 
 def _machine() -> str:
+    from benchmarks.common import describe  # the driver's import: a worker imports only gaitgs_lib
+
     return describe(with_gpu=False)
 
 
@@ -237,7 +251,7 @@ def _settings(args) -> list[tuple[str, int, dict]]:
     return out
 
 
-def compare(args) -> dict:
+def compare(args, argv=None) -> dict:
     """Alternate the trees over `args.rounds` rounds; print markdown tables; return the numbers."""
     trees = {"new": REPO}
     tmp = None
@@ -276,7 +290,11 @@ def compare(args) -> dict:
     print()
     print("| preset | setting | tree | CPU s/step | wall s/step | peak MiB | first-step loss | first-step grad norm |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    summary = {"machine": _machine(), "trees": names, "rows": [], "ratios": []}
+    from benchmarks.common import results_header
+
+    summary = results_header("bench_train_step", "benchmarks.bench_train_step", argv)
+    summary.update(p=args.p, k=args.k, frames=args.frames, repeats=args.repeats, warmup=args.warmup,
+                   rounds=args.rounds, trees=names, rows=[], ratios=[])
     for preset in args.presets:
         for label, threads, env in settings:
             for tree in trees:
@@ -329,7 +347,7 @@ def print_profiles(args) -> None:
                            "--threads", str(threads), "--p", str(args.p), "--k", str(args.k),
                            "--frames", str(args.frames), "--top", str(args.top)]
                     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree,
-                                          env=dict(os.environ, PYTHONPATH=str(tree)))
+                                          env=_worker_env(tree))
                     print(f"### {label}\n")
                     print(proc.stdout.strip() if proc.returncode == 0 else f"failed:\n{proc.stderr[-3000:]}")
                     print()
@@ -369,9 +387,11 @@ def main(argv=None) -> int:
     if args.profile:
         print_profiles(args)
         return 0
-    summary = compare(args)
+    summary = compare(args, argv)
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        from benchmarks.common import write_results
+
+        write_results(args.json, summary)
     return 0
 
 

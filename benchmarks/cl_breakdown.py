@@ -1,6 +1,6 @@
 """Which coats cost a trained model its CL accuracy? CL rank-1 by coat kind and how it is worn.
 
-    python benchmarks/cl_breakdown.py --checkpoint data/checkpoints/small-32-synthgait-b.pt --data data/synthgait-b
+    python -m benchmarks.cl_breakdown --checkpoint data/checkpoints/small-32-synthgait-b.pt --data data/synthgait-b
 
 Embeds the test split of a SynthGait dataset once, then runs the CASIA-B protocol
 (gallery nm-01..04, identical views excluded, the library's `cross_view_protocol`) with the
@@ -20,13 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from gaitgs_lib.data.dataset import GaitDataset  # noqa: E402
-from gaitgs_lib.evaluation import extract_embeddings  # noqa: E402
-from gaitgs_lib.evaluation.protocols import cross_view_protocol  # noqa: E402
-from gaitgs_lib.modeling import load_trained_model  # noqa: E402
+from gaitgs_lib.data.dataset import GaitDataset
+from gaitgs_lib.evaluation import extract_embeddings
+from gaitgs_lib.evaluation.protocols import cross_view_protocol
+from gaitgs_lib.modeling import load_trained_model
 
 GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
 CL = ("cl-01", "cl-02")

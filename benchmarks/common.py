@@ -1,7 +1,7 @@
-"""Helpers the benchmark scripts share: the machine they ran on, and the dataset they read.
+"""Helpers the benchmark scripts share: the machine they ran on, their results files, the dataset they read.
 
-The scripts run as `python benchmarks/NAME.py`, so this folder is on `sys.path` and they
-import it as `common`.
+The scripts run as modules from the repository root (`python -m benchmarks.NAME`) and import
+this one as `benchmarks.common`; the library is the installed (editable) `gaitgs_lib`.
 """
 from __future__ import annotations
 
@@ -23,16 +23,44 @@ def cpu_name() -> str:
     return cpu
 
 
-def describe(with_gpu: bool = False) -> str:
-    """`cpu; [gpu;] torch version; load average` in one line."""
-    import torch  # here, so that importing this module stays cheap
-
+def machine(with_gpu: bool = False) -> str:
+    """`cpu; [gpu;] load average` in one line: the `machine` of a results file."""
     parts = [cpu_name()]
     if with_gpu:
+        import torch  # here, so that importing this module stays cheap
+
         parts.append(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA GPU")
-    parts.append(f"torch {torch.__version__}")
     parts.append(f"load average {os.getloadavg()[0]:.1f}")
     return "; ".join(parts)
+
+
+def describe(with_gpu: bool = False) -> str:
+    """`cpu; [gpu;] torch version; load average` in one line."""
+    import torch
+
+    cpu, *rest = machine(with_gpu).split("; ")
+    return "; ".join([cpu, *rest[:-1], f"torch {torch.__version__}", rest[-1]])
+
+
+def results_header(kind: str, module: str, argv: list[str] | None, with_gpu: bool = False) -> dict:
+    """What every file under benchmarks/results/ starts with (the schema is in benchmarks/README.md):
+    `kind` (which renderer of scripts/render_tables.py reads it), `command`, `date`, `torch`, `machine`."""
+    import datetime
+    import sys
+
+    import torch
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    return {"kind": kind, "command": " ".join(["python -m", module, *args]),
+            "date": datetime.date.today().isoformat(), "torch": torch.__version__, "machine": machine(with_gpu)}
+
+
+def write_results(path, record: dict) -> None:
+    """Write a results file (indented JSON, one trailing newline)."""
+    import json
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=2) + "\n")
 
 
 def dataset_root(path: Path) -> Path:

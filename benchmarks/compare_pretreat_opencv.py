@@ -1,6 +1,6 @@
 """How far SynthGait 1.x's numpy preprocessing is from OpenGait's (OpenCV), on SynthGait walks.
 
-    python benchmarks/compare_pretreat_opencv.py [--walks 40]
+    python -m benchmarks.compare_pretreat_opencv [--walks 40]
 
 `python -m gaitgs_lib pretreat` gives OpenGait's bytes: its resize is OpenCV's
 `INTER_CUBIC`, as in OpenGait's `datasets/pretreatment.py`. The SynthGait generator keeps

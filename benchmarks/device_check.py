@@ -7,7 +7,7 @@ script does not rot. Stages, each with its own time limit inside one overall dea
 
 1. environment: torch, CUDA device, driver; the Python packages the stages import.
 2. cuda_tests: `pytest -m cuda tests` (the tests marked `@pytest.mark.cuda`).
-3. benchmark: `benchmarks/bench_model.py`, fused model vs the plain reference, training step
+3. benchmark: `python -m benchmarks.bench_model`, fused model vs the plain reference, training step
    and inference, with and without AMP (float16) on CUDA: sequences/s, peak memory, ratio.
 4. dataset: SynthGait-b (`python -m gaitgs_lib synth --preset b`, with workers) unless present.
 5. training: `python -m gaitgs_lib train --preset paper` on it for a fixed wall budget (the run
@@ -121,7 +121,6 @@ def environment(check: Check) -> dict:
     else:
         info["device"] = "CPU (no CUDA GPU visible to torch)"
     missing = []
-    sys.path.insert(0, str(REPO))
     for name in PACKAGES:
         try:
             importlib.import_module(name)
@@ -158,7 +157,7 @@ def benchmark(check: Check, preset: str, cuda: bool) -> dict:
     else:
         args = ["--preset", preset, "--batch", "16", "--repeats", "5", "--warmup", "2",
                 "--device", "cuda" if cuda else "cpu", "--impl", "fused,reference"]
-    rec = check.run("benchmark", [sys.executable, "benchmarks/bench_model.py", *args, "--json", out_json],
+    rec = check.run("benchmark", [sys.executable, "-m", "benchmarks.bench_model", *args, "--json", out_json],
                     limit_s=200)
     if out_json.exists():
         rec.update(json.loads(out_json.read_text()))

@@ -3,7 +3,8 @@
 # the fused-vs-reference benchmark of the `paper` preset with and without AMP, a timed
 # training run of `paper` on SynthGait-b (generated first if absent) and its evaluation.
 # Writes device_check.json and device_check.md (plus one log per stage) into --out
-# (default runs/device-check-<time>) and prints the table last; see benchmarks/device_check.py.
+# (default runs/device-check-<time>) and prints the table last; see benchmarks/device_check.py
+# (run as the module benchmarks.device_check from the repository root).
 #
 #   bash benchmarks/device_check.sh                 # on a machine with a CUDA GPU
 #   bash benchmarks/device_check.sh --smoke         # any CPU, tiny budget (CI runs this)
@@ -15,4 +16,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
-exec "${PYTHON:-python3}" benchmarks/device_check.py "$@"
+exec "${PYTHON:-python3}" -m benchmarks.device_check "$@"

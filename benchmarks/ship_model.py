@@ -1,6 +1,6 @@
 """Ship a trained run as a small checkpoint with its result file beside it.
 
-    python benchmarks/ship_model.py --run runs/small-32-b --data data/synthgait-b \
+    python -m benchmarks.ship_model --run runs/small-32-b --data data/synthgait-b \
         --name small-32-synthgait-b --command "python -m gaitgs_lib train --preset small-32 ..."
 
 1. Export `<run>/checkpoints/latest.pt` without optimizer state to
@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 import torch
-from common import describe  # benchmarks/common.py (this folder is on sys.path)
+from benchmarks.common import describe
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from gaitgs_lib.baselines import gei_embeddings  # noqa: E402
 from gaitgs_lib.data.dataset import GaitDataset  # noqa: E402

@@ -1,6 +1,6 @@
 """Does SynthGait have CASIA-B's difficulty for a learned model? Train `tiny`, evaluate NM / BG / CL and twins.
 
-    python benchmarks/synthgait_difficulty.py --data data/synthgait-b --iters 500 --out runs/difficulty-b
+    python -m benchmarks.synthgait_difficulty --data data/synthgait-b --iters 500 --out runs/difficulty-b
 
 1. Train the `tiny` preset (`gaitgs_lib.training.train`, training preset `tiny` with
    `total_iters=--iters`, the lr drop rescaled to 80 %, seed `--seed`) on the train split,
@@ -30,16 +30,13 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from gaitgs_lib.baselines import gei_embeddings  # noqa: E402
-from gaitgs_lib.data.dataset import GaitDataset  # noqa: E402
-from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings, twins_protocol  # noqa: E402
-from gaitgs_lib.fileio import atomic_open  # noqa: E402
-from gaitgs_lib.modeling import load_trained_model  # noqa: E402
-from gaitgs_lib.synthgait import load_meta  # noqa: E402
-from gaitgs_lib.training import train  # noqa: E402
+from gaitgs_lib.baselines import gei_embeddings
+from gaitgs_lib.data.dataset import GaitDataset
+from gaitgs_lib.evaluation import casia_b_protocol, extract_embeddings, twins_protocol
+from gaitgs_lib.fileio import atomic_open
+from gaitgs_lib.modeling import load_trained_model
+from gaitgs_lib.synthgait import load_meta
+from gaitgs_lib.training import train
 
 CONDITIONS = ("NM", "BG", "CL")
 

@@ -1,6 +1,6 @@
 """How realistic is SynthGait? Silhouette statistics next to published facts, and the GEI baseline.
 
-    python benchmarks/synthgait_realism.py --data data/synthgait-b [--generate] [--noise-free] [--json out.json]
+    python -m benchmarks.synthgait_realism --data data/synthgait-b [--generate] [--noise-free] [--json out.json]
 
 Every figure of benchmarks/README.md's SynthGait section (except the learned model's, see
 synthgait_difficulty.py) is printed by this script:
@@ -35,17 +35,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from gaitgs_lib.baselines import gei_embeddings  # noqa: E402
-from gaitgs_lib.data.dataset import GaitDataset  # noqa: E402
-from gaitgs_lib.data.io import write_sequence  # noqa: E402
-from gaitgs_lib.data.pretreat import preprocess_sequence  # noqa: E402
-from gaitgs_lib.evaluation import casia_b_protocol, format_casia_b_table, twins_protocol  # noqa: E402
-from gaitgs_lib.fileio import atomic_open  # noqa: E402
-from gaitgs_lib.synthgait import generate, load_meta, make_subject, render_walk  # noqa: E402
-from gaitgs_lib.synthgait.generator import SYNTHGAIT_PRESETS  # noqa: E402
+from gaitgs_lib.baselines import gei_embeddings
+from gaitgs_lib.data.dataset import GaitDataset
+from gaitgs_lib.data.io import write_sequence
+from gaitgs_lib.data.pretreat import preprocess_sequence
+from gaitgs_lib.evaluation import casia_b_protocol, format_casia_b_table, twins_protocol
+from gaitgs_lib.fileio import atomic_open
+from gaitgs_lib.synthgait import generate, load_meta, make_subject, render_walk
+from gaitgs_lib.synthgait.generator import SYNTHGAIT_PRESETS
 
 CONDITIONS = ("NM", "BG", "CL")
 

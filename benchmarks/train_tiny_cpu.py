@@ -1,8 +1,8 @@
 """Train the `tiny` preset on synthgait-mini on a CPU within a time budget, then compare it
 with the GEI baseline on the CASIA-B protocol (NM / BG / CL) and on the twin pairs alone.
 
-    python benchmarks/train_tiny_cpu.py                      # 15 minutes, the shipped checkpoint
-    python benchmarks/train_tiny_cpu.py --minutes 5 --out runs/try --no-ship
+    python -m benchmarks.train_tiny_cpu                      # 15 minutes, the shipped checkpoint
+    python -m benchmarks.train_tiny_cpu --minutes 5 --out runs/try --no-ship
 
 1. Calibrate: time a few training steps, then size `total_iters` so that the whole
    schedule (lr x 0.1 at 80 %) fits the budget (`--iters N` skips this).
@@ -30,7 +30,6 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from gaitgs_lib.baselines import gei_embeddings  # noqa: E402
 from gaitgs_lib.data.dataset import GaitDataset  # noqa: E402
@@ -42,7 +41,7 @@ from gaitgs_lib.evaluation import (  # noqa: E402
     twins_protocol,
 )
 from gaitgs_lib.modeling import load_trained_model  # noqa: E402
-from common import dataset_root  # noqa: E402  benchmarks/common.py (this folder is on sys.path)
+from benchmarks.common import dataset_root  # noqa: E402
 from gaitgs_lib.training import export_checkpoint, get_train_config, train  # noqa: E402
 
 CONDITIONS = ("NM", "BG", "CL")
@@ -139,7 +138,7 @@ def main(argv=None) -> int:
     print("learned model beats GEI on", {c: bool(v) for c, v in beats.items()})
 
     summary = {
-        "command": "python benchmarks/train_tiny_cpu.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m benchmarks.train_tiny_cpu " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
                    f"{args.threads} thread(s)",
         "train_config": result.history and json.loads((Path(args.out) / "config.json").read_text())["train_config"],

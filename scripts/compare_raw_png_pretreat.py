@@ -2,6 +2,8 @@
 
     python scripts/compare_raw_png_pretreat.py [--preset test] [--seed 0] [--subjects N] [--work DIR]
 
+(gaitgs_lib is the installed one: `pip install -e .` makes it this checkout's.)
+
 Generates a SynthGait dataset with its raw PNGs, runs `pretreat` (OpenGait's preprocessing,
 OpenCV) on the PNGs, and compares the result with the generator's `.pkl` files, frame by
 frame. To say where the difference comes from it also preprocesses every rendered walk
@@ -20,14 +22,11 @@ than one grey level apart, the largest difference, the mean difference per pixel
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's gaitgs_lib
 
 
 def compare(preset: str = "test", seed: int = 0, subjects: int | None = None, work=None) -> dict:

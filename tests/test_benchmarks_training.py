@@ -1,5 +1,5 @@
 """Smoke tests of the training benchmarks on a tiny budget, so that neither can rot: each runs
-on a clean clone (`python benchmarks/train_tiny_cpu.py` once did not)."""
+on a clean clone (`python -m benchmarks.train_tiny_cpu` once did not)."""
 import json
 import os
 import subprocess
@@ -22,7 +22,7 @@ def run_script(*args, timeout=300):
 
 def test_train_tiny_cpu_runs_end_to_end(synthgait_test_root, tmp_path):
     out = tmp_path / "run"
-    proc = run_script("benchmarks/train_tiny_cpu.py", "--data", str(synthgait_test_root), "--out", str(out),
+    proc = run_script("-m", "benchmarks.train_tiny_cpu", "--data", str(synthgait_test_root), "--out", str(out),
                       "--iters", "3", "--p", "2", "--k", "4", "--frames", "8", "--no-ship")
     assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: the 3-iteration model did not beat GEI
     assert "trained 3 iterations" in proc.stdout and "| GEI 64x44 + NN |" in proc.stdout
@@ -33,7 +33,7 @@ def test_train_tiny_cpu_runs_end_to_end(synthgait_test_root, tmp_path):
 
 def test_ablations_tiny_generates_missing_synthgait_and_collects(tmp_path):
     data = tmp_path / "synthgait-test"  # missing: the script generates SynthGait's `test` preset there
-    proc = run_script("benchmarks/ablations_tiny.py", "--data", str(data), "--workdir", str(tmp_path),
+    proc = run_script("-m", "benchmarks.ablations_tiny", "--data", str(data), "--workdir", str(tmp_path),
                       "--variants", "full", "no-mcm", "--steps", "2", "--p", "2", "--k", "2", "--no-progress")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (data / "meta.json").exists()
@@ -42,7 +42,7 @@ def test_ablations_tiny_generates_missing_synthgait_and_collects(tmp_path):
     collected = json.loads((checkpoints / "ablations-tiny-synthgait-test.json").read_text())
     assert sorted(collected["variants"]) == ["full", "no-mcm"]
     assert all(v["steps"] == 2 and [r["iteration"] for r in v["metrics"]] == [2] for v in collected["variants"].values())
-    assert collected["command"].startswith("python benchmarks/ablations_tiny.py --data data/synthgait-test --steps 2")
+    assert collected["command"].startswith("python -m benchmarks.ablations_tiny --data data/synthgait-test --steps 2")
     assert collected["description"].startswith("GaitGS tiny on synthgait-test")
     assert (checkpoints / "ablations-tiny-synthgait-test" / "tiny-no-mcm.pt").exists()
     assert collected["variants"]["no-mcm"]["checkpoint"] == "data/checkpoints/ablations-tiny-synthgait-test/tiny-no-mcm.pt"
@@ -55,7 +55,7 @@ def test_ship_model_exports_and_writes_every_protocol(synthgait_test_root, tmp_p
     proc = run_script("-m", "gaitgs_lib", "train", "--preset", "tiny", "--data", str(synthgait_test_root),
                       "--out", str(run), "--total-iters", "2", "--p", "2", "--k", "2", "--frames", "8", "--no-progress")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_script("benchmarks/ship_model.py", "--run", str(run), "--data", str(synthgait_test_root),
+    proc = run_script("-m", "benchmarks.ship_model", "--run", str(run), "--data", str(synthgait_test_root),
                       "--name", "tiny-test", "--command", "python -m gaitgs_lib train ...",
                       "--train-wall-seconds", "12", "--out-dir", str(tmp_path / "ship"))
     assert proc.returncode == 0, proc.stderr[-3000:]

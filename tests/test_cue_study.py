@@ -222,7 +222,7 @@ def test_readme_shows_the_shipped_results_file():
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, str(repo / "scripts" / "render_cue_study.py"), "--check"],
+    done = subprocess.run([sys.executable, str(repo / "scripts" / "render_tables.py"), "--check"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     records = load_records(repo / "data" / "studies" / "cue-ablation.json")

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _run(script, *args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", f"benchmarks.{script}", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -22,7 +22,7 @@ def _run(script, *args):
 
 
 def test_bench_preprocess_sequence_smoke():
-    out = _run("bench_preprocess_sequence.py", "--frames", "6", "--seconds", "0.01")
+    out = _run("bench_preprocess_sequence", "--frames", "6", "--seconds", "0.01")
     rates = re.findall(r"^(person window|CASIA-B field) (\d+)x(\d+), 6 frames: preprocess_sequence \(OpenCV\) +(\d+) "
                        r"frames/s, preprocess_walk \(SynthGait, numpy\) +(\d+) frames/s$", out, re.M)
     assert [r[0] for r in rates] == ["person window", "CASIA-B field"], out
@@ -31,7 +31,7 @@ def test_bench_preprocess_sequence_smoke():
 
 
 def test_compare_pretreat_opencv_smoke():
-    out = _run("compare_pretreat_opencv.py", "--walks", "2")
+    out = _run("compare_pretreat_opencv", "--walks", "2")
     assert re.search(r"^OpenCV \d+\.\d+", out, re.M), out
     m = re.search(r"^frames identical: (\d+)/(\d+) \(([\d.]+)%\), max \|diff\| (\d+) grey level", out, re.M)
     assert m, out

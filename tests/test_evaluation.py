@@ -430,13 +430,13 @@ def test_evaluate_cli_authors_checkpoint(tiny_checkpoint, authors_fixture, tmp_p
 
 @pytest.mark.slow
 def test_bench_evaluate_smoke(tiny_checkpoint):
-    """CI keeps benchmarks/bench_evaluate.py from rotting: one run on the tiny fake dataset."""
+    """CI keeps `python -m benchmarks.bench_evaluate` from rotting: one run on the tiny fake dataset."""
     import subprocess
     import sys
 
     root, path = tiny_checkpoint
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_evaluate.py"), "--checkpoint", str(path),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_evaluate", "--checkpoint", str(path),
                            "--data", str(root), "--subjects", "2", "--batch-size", "8", "--threads", "1"],
                           capture_output=True, text=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
     assert proc.returncode == 0, proc.stderr[-2000:]

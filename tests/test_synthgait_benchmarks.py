@@ -20,13 +20,13 @@ def data(tmp_path_factory):
 
 
 def _run(script: str, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", f"benchmarks.{script}", *map(str, args)],
                           capture_output=True, text=True, cwd=REPO, timeout=600)
 
 
 def test_synthgait_realism_prints_every_figure(data, tmp_path):
     out = tmp_path / "realism.json"
-    res = _run("synthgait_realism.py", "--data", data.parent / "again", "--preset", "test", "--generate",
+    res = _run("synthgait_realism", "--data", data.parent / "again", "--preset", "test", "--generate",
                "--workers", "1", "--noise-free", "--json", out)
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads(out.read_text())
@@ -41,7 +41,7 @@ def test_synthgait_realism_prints_every_figure(data, tmp_path):
 
 def test_synthgait_difficulty_trains_and_checks_the_targets(data, tmp_path):
     out = tmp_path / "difficulty.json"
-    res = _run("synthgait_difficulty.py", "--data", data, "--iters", 2, "--p", 2, "--out", tmp_path / "run",
+    res = _run("synthgait_difficulty", "--data", data, "--iters", 2, "--p", 2, "--out", tmp_path / "run",
                "--json", out)
     assert res.returncode in (0, 1), res.stderr[-2000:]           # 1: a target missed (2 iterations)
     report = json.loads(out.read_text())
@@ -52,8 +52,7 @@ def test_synthgait_difficulty_trains_and_checks_the_targets(data, tmp_path):
 
 
 def test_cl_breakdown_splits_the_cl_probes_by_coat():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from cl_breakdown import breakdown
+    from benchmarks.cl_breakdown import breakdown
     # subjects 1 (jacket, hood up in cl-02) and 2 (long coat): embeddings put subject 2's CL
     # sequences on subject 1, so every CL probe of subject 2 fails and every one of subject 1 succeeds
     coats = {"1": "jacket", "2": "long"}
