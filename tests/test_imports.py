@@ -43,7 +43,8 @@ def imported_modules(name: str, path: Path) -> set[str]:
                 module = node.module
             else:
                 continue
-            targets.add(module)
+            if not name.startswith(module + "."):  # `from . import speed` inside the package: already running
+                targets.add(module)
             targets |= {f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in MODULES}
     edges = set()
     for target in targets:

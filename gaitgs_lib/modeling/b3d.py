@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .memory_format import conv3d
+from .speed import conv3d, leaky_relu
 
 
 class B3D(nn.Module):
@@ -30,4 +30,4 @@ class B3D(nn.Module):
 
     def forward(self, x):
         # x: [n, a, s, h, w] -> [n, b, s, h, w]
-        return F.leaky_relu(conv3d(x, self.fused_weight(), padding=1), inplace=True)
+        return leaky_relu(conv3d(x, self.fused_weight(), padding=1))

@@ -7,7 +7,7 @@ Other names for it (versions of the paper, the authors' code): docs/architecture
 import torch.nn.functional as F
 from torch import nn
 
-from .memory_format import conv3d
+from .speed import conv3d
 
 
 class InputConv(nn.Module):

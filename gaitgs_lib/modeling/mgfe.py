@@ -1,19 +1,13 @@
 """MGFE, Multi-Granularity Feature Extractor (docs/architecture.md §3): fine (frame) and coarse (unit) branches."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import speed
 from .input_conv import InputConv
 from .stem import STEM
 from .uta import UTA
-
-# On a CPU, MGFE runs the batch a few sequences at a time so that each feature map stays
-# below this size (see `MGFE.chunk_size`): the first while autograd records (training), the
-# second when it does not (evaluation, where the maps are freed as soon as they are used).
-CPU_CHUNK_BYTES = 32 * 2**20
-CPU_INFERENCE_CHUNK_BYTES = 8 * 2**20
 
 
 def _spatial_pool(x):
@@ -43,37 +37,13 @@ class MGFE(nn.Module):
             self.stem_c1a = STEM(c1, c2)
             self.stem_c1b = STEM(c2, c2)
 
-    def chunk_size(self, x) -> int:
-        """Sequences per chunk: all of them, except on a CPU when a feature map would exceed `CPU_CHUNK_BYTES`.
-
-        A speed detail, not part of the paper: every sequence goes through MGFE on its own
-        (no operation mixes sequences), so running the batch in chunks computes the same
-        numbers. On a CPU it is faster (how much: benchmarks/README.md, "Model speed"),
-        probably because small maps are recycled by the memory allocator and stay in the
-        cache, where every operation on a map of hundreds of MB touches fresh memory pages.
-
-        Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`,
-        which evaluates faster than the training budget does (how much, on which CPUs:
-        benchmarks/README.md, "Evaluation speed"). Training keeps its budget, so a run
-        retrained from the same seed gives the same weights as before.
-        """
-        n, _, s, h, w = x.shape
-        if x.device.type != "cpu":
-            return n
-        widest = self.stem_f0.global_b3d.conv3x3x3.out_channels  # [n, c1, s, h, w] is MGFE's largest map
-        per_sequence = widest * s * h * w * x.element_size()
-        budget = CPU_CHUNK_BYTES if torch.is_grad_enabled() else CPU_INFERENCE_CHUNK_BYTES
-        return max(1, min(n, budget // per_sequence))
-
     def forward(self, x, intermediates: dict | None = None):
-        # x: [n, 1, s, h, w], s >= 3
-        chunk = self.chunk_size(x)
-        if intermediates is not None or chunk >= x.shape[0]:
+        # x: [n, 1, s, h, w], s >= 3 -> S_f [n, c2, s, h/2, w/2], S_c [n, c2, s/3, h/2, w/2] (or None)
+        if intermediates is not None:
             return self._forward(x, intermediates)
-        parts = [self._forward(part) for part in x.split(chunk)]  # per chunk: [m, c2, s, h/2, w/2], ...
-        fine = torch.cat([f for f, _ in parts])  # [n, c2, s, h/2, w/2]
-        coarse = torch.cat([c for _, c in parts]) if self.coarse else None  # [n, c2, s/3, h/2, w/2]
-        return fine, coarse
+        # No operation mixes sequences, so a large batch may run a few sequences at a time (modeling/speed.py)
+        widest = self.stem_f0.global_b3d.conv3x3x3.out_channels  # [n, c1, s, h, w] is the largest map
+        return speed.in_chunks(self._forward, x, speed.chunk_size(x, widest))
 
     def _forward(self, x, intermediates: dict | None = None):
         # x: [n, 1, s, h, w], s >= 3

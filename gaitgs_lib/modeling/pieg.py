@@ -6,7 +6,7 @@ import contextlib
 import torch
 from torch import nn
 
-from .memory_format import is_channels_last, ndhwc
+from . import speed
 
 
 def _no_autocast(device_type: str):
@@ -24,13 +24,8 @@ def _no_autocast(device_type: str):
 
 
 def temporal_max(x: torch.Tensor) -> torch.Tensor:
-    """Max over time, `[n, c, s, h, w]` -> `[n, c, h, w]` (`torch.max`, as the authors' PIEG).
-
-    A channels-last map is reduced where it lies, as `[n, s, h, w, c]` (no copy; same values).
-    """
-    if is_channels_last(x):
-        return ndhwc(x).max(1).values.permute(0, 3, 1, 2)  # [n, h, w, c] -> [n, c, h, w]
-    return x.max(2).values
+    """Max over time, `[n, c, s, h, w]` -> `[n, c, h, w]` (`torch.max`, as the authors' PIEG)."""
+    return speed.reduce(x, "n c s h w -> n c h w", "max")
 
 
 class GeM(nn.Module):

@@ -3,29 +3,22 @@
 The authors' code names the halves `plain` (global) and `shortcut` (local).
 Other names for it (versions of the paper, the authors' code): docs/architecture.md, "Reading the paper".
 """
-from einops import rearrange
 from torch import nn
 
+from . import speed
 from .b3d import B3D
-from .memory_format import is_channels_last
 
 STRIPS = 8  # 2**3 horizontal strips of the local branch
 
 
 def fold_strips(x, k: int):
-    """`[n, c, s, (k r), w]` -> `[(n k), c, s, r, w]`: strips into the batch axis, keeping x's memory layout."""
-    if is_channels_last(x):  # one copy, result channels-last again
-        z = rearrange(x.permute(0, 2, 3, 4, 1), "n s (k r) w c -> (n k) s r w c", k=k)
-        return z.permute(0, 4, 1, 2, 3)
-    return rearrange(x, "n c s (k r) w -> (n k) c s r w", k=k)
+    """`[n, c, s, (k r), w]` -> `[(n k), c, s, r, w]`: the k horizontal strips into the batch axis."""
+    return speed.rearrange(x, "n c s (k r) w -> (n k) c s r w", k=k)
 
 
 def unfold_strips(x, k: int):
     """Inverse of `fold_strips`: `[(n k), c, s, r, w]` -> `[n, c, s, (k r), w]`."""
-    if is_channels_last(x):
-        z = rearrange(x.permute(0, 2, 3, 4, 1), "(n k) s r w c -> n s (k r) w c", k=k)
-        return z.permute(0, 4, 1, 2, 3)
-    return rearrange(x, "(n k) c s r w -> n c s (k r) w", k=k)
+    return speed.rearrange(x, "(n k) c s r w -> n c s (k r) w", k=k)
 
 
 class STEM(nn.Module):
@@ -47,7 +40,7 @@ class STEM(nn.Module):
         if x.shape[3] % self.strips:
             raise ValueError(f"STEM: feature height {x.shape[3]} is not divisible by {self.strips} strips")
         plain = self.global_b3d(x)  # [n, b, s, h, w]
-        strips = fold_strips(x, self.strips)  # [n*8, a, s, h/8, w]
-        local = self.local_b3d(strips)  # [n*8, b, s, h/8, w]
-        local = unfold_strips(local, self.strips)  # [n, b, s, h, w]
-        return plain + local
+        # local_b3d(fold_strips(x, 8)): [n*8, a, s, h/8, w] -> [n*8, b, s, h/8, w]; the folded
+        # copy of x is made again for the backward pass instead of kept (modeling/speed.py)
+        local = speed.recompute_for_backward(self.local_b3d, fold_strips, x, self.strips)
+        return plain + unfold_strips(local, self.strips)  # [n, b, s, h, w]

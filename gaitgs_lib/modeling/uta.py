@@ -1,7 +1,7 @@
 """UTA, Unit Temporal Aggregation (docs/architecture.md §2): every 3 frames -> one unit."""
 from torch import nn
 
-from .memory_format import conv3d
+from .speed import conv3d
 
 
 class UTA(nn.Module):
