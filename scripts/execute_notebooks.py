@@ -25,7 +25,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -66,11 +65,15 @@ TIMES_ABOUT = ("Quick-mode (GAITGS_QUICK=1) run time of each notebook, measured 
                "first run also generates synthgait-mini and, for 07 and 08, the cue sets). wall_s: "
                "seconds on the clock; cpu_s: CPU seconds of the kernel, its child processes and the "
                "executing process; load_1min: the machine's load average before the run (other jobs "
-               "inflate wall_s, not cpu_s much).")
+               "on the machine make wall_s longer).")
 
 
 def _cpu_seconds() -> float:
     """User + system CPU seconds of this process and of its waited-for children (the kernels)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:  # elsewhere: this process only
+        return time.process_time()
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
@@ -116,7 +119,8 @@ def main(argv: list[str]) -> int:
     for i, path in enumerate(args.notebooks, 1):
         print(f"[gaitgs] executing {path} ({i}/{len(args.notebooks)}, GAITGS_QUICK={os.environ['GAITGS_QUICK']})",
               flush=True)
-        start, cpu, load = time.perf_counter(), _cpu_seconds(), os.getloadavg()[0]
+        start, cpu = time.perf_counter(), _cpu_seconds()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         try:
             execute(path, args.out / path.name if args.out else None)
             wall = time.perf_counter() - start
