@@ -29,10 +29,12 @@ class TripletLoss(nn.Module):
     """Batch-all triplet loss per part, as OpenGait's released `TripletLoss` (margin 0.25 in GaitGS).
 
     Per part k, with d_k(x, y) = sqrt(relu(|x_k|^2 + |y_k|^2 - 2 x_k.y_k)):
+
     - positive pairs (a, p): EVERY pair with the same label, the diagonal a = p included;
     - for each anchor a, each of its positives p and each of its negatives n (other label)
       gives the term relu(d_k(a, p) - d_k(a, n) + margin);
     - the part's loss is the sum of its terms / the number of non-zero terms (0 when none).
+
     The loss is the mean over parts. Source: OpenGait, `opengait/modeling/losses/triplet.py`
     (`Convert2Triplets` takes `labels == labels` as positives, so the diagonal is in;
     `AvgNonZeroReducer` divides by the count of non-zero terms) and
@@ -45,6 +47,7 @@ class TripletLoss(nn.Module):
 
     forward(embeddings [n, c, p], labels [n]) -> (loss float32 scalar, info), info holding
     Python numbers (what OpenGait logs, averaged over parts as its logger does):
+
     - "triplet_loss": the loss;
     - "nonzero_count": non-zero terms per part, mean over parts (OpenGait's `loss_num`);
     - "num_triplets": the number of (a, p, n) terms per part (a = p included);

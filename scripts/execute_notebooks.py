@@ -10,11 +10,21 @@ process over local IPC sockets in a private temporary folder, not TCP: nothing l
 network port, so ipykernel has no reason to warn about unencrypted TCP. A failing notebook
 does not stop the others; the end prints one line per notebook (name, seconds, ok/failed)
 and the exit status is 1 if any failed.
+
+Run times: a notebook executed in place in quick mode without an error gets its entry in
+`run_times.json` beside it (notebooks/run_times.json) replaced by what this run measured: wall
+seconds, CPU seconds (this process and the kernel with its child processes), the machine (CPU
+model, cores, load average before the run) and the date. That file is where the run times
+stated in the notebooks' first cells and in docs/instructors.md come from, and
+tests/test_run_times.py holds them to it. Copies written with --out record nothing.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -48,6 +58,51 @@ def execute(path: Path, out: Path | None = None, timeout: int = 1800) -> float:
     return time.perf_counter() - start
 
 
+TIMES_FILE = "run_times.json"
+TIMES_ABOUT = ("Quick-mode (GAITGS_QUICK=1) run time of each notebook, measured by "
+               "scripts/execute_notebooks.py when it last executed the notebook in place: a clean "
+               "restart-and-run-all with the data sets and shipped checkpoints already present (the "
+               "first run also generates synthgait-mini and, for 07 and 08, the cue sets). wall_s: "
+               "seconds on the clock; cpu_s: CPU seconds of the kernel, its child processes and the "
+               "executing process; load_1min: the machine's load average before the run (other jobs "
+               "on the machine make wall_s longer).")
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its waited-for children (the kernels)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:  # elsewhere: this process only
+        return time.process_time()
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def record_time(path: Path, wall: float, cpu: float, load: float) -> None:
+    """Replace `path`'s entry in the run_times.json beside it (kept sorted, written atomically)."""
+    times_path = path.parent / TIMES_FILE
+    data = json.loads(times_path.read_text()) if times_path.exists() else {}
+    entries = data.get("notebooks", {})
+    entries[path.stem] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "load_1min": round(load, 2),
+                          "machine": _machine(), "date": datetime.date.today().isoformat()}
+    data = {"about": TIMES_ABOUT, "notebooks": dict(sorted(entries.items()))}
+    tmp = times_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(times_path)
+
+
 def _why(error: Exception) -> str:
     if isinstance(error, CellExecutionError):
         return f"{error.ename}: {error.evalue}".splitlines()[0][:120]
@@ -64,10 +119,14 @@ def main(argv: list[str]) -> int:
     for i, path in enumerate(args.notebooks, 1):
         print(f"[gaitgs] executing {path} ({i}/{len(args.notebooks)}, GAITGS_QUICK={os.environ['GAITGS_QUICK']})",
               flush=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         try:
             execute(path, args.out / path.name if args.out else None)
-            rows.append((path.stem, time.perf_counter() - start, "ok"))
+            wall = time.perf_counter() - start
+            rows.append((path.stem, wall, "ok"))
+            if args.out is None and os.environ["GAITGS_QUICK"] == "1":
+                record_time(path, wall, _cpu_seconds() - cpu, load)
         except Exception as e:  # any failure of one notebook is reported, the others still run
             rows.append((path.stem, time.perf_counter() - start, f"failed ({_why(e)})"))
     width = max(len(name) for name, _, _ in rows)

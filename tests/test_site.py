@@ -6,6 +6,7 @@ the test's temporary folder. About a minute, most of it rendering the notebooks.
 """
 import functools
 import http.server
+import re
 import subprocess
 import sys
 import threading
@@ -105,6 +106,15 @@ def test_no_internal_link_is_broken(site):
 def test_api_reference_shows_docstrings(site):
     text = (site / "api" / "course.html").read_text()
     assert "build_assignment" in text and "otter assign" in text  # a signature and its docstring
+
+
+def test_api_reference_renders_docstring_lists_as_lists(site):
+    """A docstring's list is a list on the page, not run into the line above (tests/test_docstring_lists.py)."""
+    text = (site / "api" / "losses.html").read_text()
+    block = text[text.index('id="gaitgs_lib.losses.TripletLoss"'):]
+    items = re.findall(r"<li>\s*(.*?)</li>", block[:block.index("</ul>") + 5], re.DOTALL)
+    assert len(items) == 3 and items[0].startswith("positive pairs (a, p)"), items
+    assert re.search(r"<p>The loss is the mean over parts", block), "the text after the list is its own paragraph"
 
 
 def _images(browser) -> list:

@@ -8,6 +8,7 @@ batched kernels; `tests/test_evaluation.py` checks this). Every file is read onc
 sequences are grouped by length as they arrive (no first pass to sort them by length).
 
 Where the work runs:
+
 - on a CPU, DataLoader worker processes each take every W-th sequence, read it, batch it
   with others of its length and run the model with one thread each: W cores busy, and no
   threads spinning against each other when the machine is shared;

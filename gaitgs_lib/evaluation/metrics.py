@@ -6,11 +6,13 @@ gallery, and knows nothing about datasets, views or files: the protocols in
 
 Probes whose identity is absent from the gallery ("invalid" probes) are handled by one of
 two conventions, chosen with `exclude_invalid` and named in every result:
+
 - `exclude_invalid=False` (default, OpenGait's published numbers): rank-k is over ALL
   probes and an invalid probe is a failure at every rank (`evaluate_real_scene` for GREW
   and similar divides by all probes; so does `compute_ACC_mAP`'s accuracy);
 - `exclude_invalid=True`: invalid probes are left out of rank-k (OpenGait's Gait3D path,
   `evaluate_rank`, and what GaitGS's "excluding invalid probe sequences" means on OU-MVLP).
+
 mAP and mINP are defined only for probes with at least one match, so both conventions
 average them over the valid probes, as OpenGait's `compute_ACC_mAP` and `evaluate_rank` do
 (https://github.com/ShiqiYu/OpenGait, `opengait/evaluation/metric.py` and `evaluator.py`).

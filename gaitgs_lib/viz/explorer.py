@@ -152,7 +152,7 @@ def plot_span_attention(weights, signal, frames_per_token: int = 1, title: str =
     rel = w * (k + 1)  # 1 = the uniform share
     x_max = max(len(sig), k * frames_per_token) - 0.5
     fig = plt.figure(figsize=(10, 4.8))
-    top = fig.add_axes((0.07, 0.70, 0.78, 0.21))
+    top = fig.add_axes((0.07, 0.70, 0.78, 0.19))
     ax = fig.add_axes((0.07, 0.11, 0.78, 0.55), sharex=top)
     cax = fig.add_axes((0.87, 0.11, 0.015, 0.55))
     top.plot(np.arange(len(sig)), sig, color="k", marker=".", lw=1.2, label=signal_label)
@@ -168,8 +168,10 @@ def plot_span_attention(weights, signal, frames_per_token: int = 1, title: str =
     mean.set_ylabel("mean ÷ uniform", fontsize=8, color="tab:red")
     mean.tick_params(axis="y", colors="tab:red", labelsize=8)
     mean.tick_params(labelbottom=False, bottom=False)
-    top.legend(handles=[*top.get_lines(), *mean.get_lines()[:1]], fontsize=7, loc="upper left", ncol=2)
-    top.set_title(title, fontsize=10)
+    # the legend sits above the panel, between it and the title, so it hides no frame's values
+    top.legend(handles=[*top.get_lines(), *mean.get_lines()[:1]], fontsize=7, ncol=2, frameon=False,
+               loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1, borderpad=0.1)
+    top.set_title(title, fontsize=10, pad=16)
     bound = max(float(np.abs(np.log2(np.clip(rel, 1e-6, None))).max()), 0.1)
     norm = TwoSlopeNorm(vmin=2 ** -bound, vcenter=1.0, vmax=2 ** bound)
     im = ax.imshow(rel, cmap="RdBu_r", norm=norm, aspect="auto", interpolation="nearest",
