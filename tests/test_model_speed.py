@@ -100,6 +100,8 @@ def test_chunk_size_follows_the_memory_budget():
     assert _chunk(small, torch.empty(32, 1, 30, 64, 44)) == 6
     assert _chunk(tiny, torch.empty(32, 1, 30, 32, 22)) == 32  # 0.7 MB per sequence: one chunk
     assert _chunk(small, torch.empty(32, 1, 30, 64, 44, device="meta")) == 32  # chunks only on a CPU
+    paper = GaitGS("paper")  # 64 x 30 x 64 x 44 floats = 21.6 MB: fewer than two per chunk -> the whole batch
+    assert _chunk(paper, torch.empty(4, 1, 30, 64, 44)) == 4
     with torch.no_grad():  # evaluation: an 8 MiB budget
         assert _chunk(tiny, torch.empty(32, 1, 87, 32, 22)) == 4  # 1.96 MB per sequence
         assert _chunk(small, torch.empty(32, 1, 30, 64, 44)) == 1  # 5.4 MB: one fits
@@ -232,3 +234,16 @@ def test_in_chunks_frees_the_chunks_outputs():
     assert torch.equal(whole, joined)
     (whole * torch.arange(whole.numel()).reshape(whole.shape)).sum().backward()
     torch.testing.assert_close(chunked, w.grad)
+
+
+def test_max_pool_keeps_only_the_indices_and_gives_the_same_gradient():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 8, 6).contiguous(memory_format=torch.channels_last_3d).requires_grad_(True)
+    w = torch.randn(2, 3, 4, 4, 3)
+    plain, g_plain = _value_and_grad(lambda t: F.max_pool3d(t, (1, 2, 2), (1, 2, 2)), x, w)
+    lean, g_lean = _value_and_grad(lambda t: speed.max_pool3d(t, (1, 2, 2), (1, 2, 2)), x, w)
+    assert torch.equal(lean, plain) and torch.equal(g_lean, g_plain) and is_channels_last(g_lean)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        speed.max_pool3d(x, (1, 2, 2), (1, 2, 2))
+    assert [t.dtype for t in saved] == [torch.int64]  # the indices, not the input

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .speed import conv3d, leaky_relu
+from .speed import conv3d
 
 
 class B3D(nn.Module):
@@ -30,4 +30,4 @@ class B3D(nn.Module):
 
     def forward(self, x):
         # x: [n, a, s, h, w] -> [n, b, s, h, w]
-        return leaky_relu(conv3d(x, self.fused_weight(), padding=1))
+        return F.leaky_relu(conv3d(x, self.fused_weight(), padding=1), inplace=True)

@@ -1,7 +1,6 @@
 """MGFE, Multi-Granularity Feature Extractor (docs/architecture.md §3): fine (frame) and coarse (unit) branches."""
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import nn
 
 from . import speed
@@ -12,7 +11,7 @@ from .uta import UTA
 
 def _spatial_pool(x):
     """MaxPool(1, 2, 2): halve height and width, keep time."""
-    return F.max_pool3d(x, kernel_size=(1, 2, 2), stride=(1, 2, 2))
+    return speed.max_pool3d(x, kernel=(1, 2, 2), stride=(1, 2, 2))
 
 
 class MGFE(nn.Module):

@@ -7,12 +7,12 @@ is laid out or kept decides the speed or the memory:
 - `conv3d`: every 3-D convolution, on channels-last (NDHWC) maps on a CPU, where oneDNN's
   3-D convolutions (and above all their backward pass) run faster than on NCDHW ones; a
   float32 batch of ONE sequence goes to oneDNN directly instead of PyTorch's slower native
-  kernel. This is the only place an internal aten operator is called.
+  kernel. This and `max_pool3d`'s backward are the only places an internal aten operator is called.
 - `rearrange` and `reduce`: einops-style patterns over `[n, c, ...]` maps that keep a
   channels-last map channels-last and reduce it where it lies, instead of copying it back
   to NCDHW first. Values and shapes never depend on the layout.
-- `leaky_relu`: LeakyReLU that keeps a one-byte sign mask for the backward pass instead
-  of its float output (for an output that nothing else keeps: B3D's).
+- `max_pool3d`: max pooling that keeps only where the maxima were for the backward pass,
+  not its whole input (MGFE's spatial pooling of STEM outputs, which nothing else keeps).
 - `recompute_for_backward`: runs a block on a tensor made from another one (STEM's folded
   strips) without keeping the made tensor for the backward pass; it is made again there.
 - `chunk_size` and `in_chunks`: on a CPU a large batch runs a few sequences at a time
@@ -144,34 +144,36 @@ def reduce(x: torch.Tensor, pattern: str, *ops: str, **axes) -> torch.Tensor:
 
 # --- memory ----------------------------------------------------------------------------
 
-class _LeakyReLU(torch.autograd.Function):
-    """LeakyReLU in place; the backward pass needs only where the output is positive: one byte per value."""
+class _MaxPool3d(torch.autograd.Function):
+    """`F.max_pool3d` that keeps only the indices of the maxima for the backward pass, not its input."""
 
     @staticmethod
-    def forward(ctx, x, slope):
-        y = F.leaky_relu_(x, slope)
-        ctx.mark_dirty(y)
-        ctx.slope = slope
-        ctx.save_for_backward(y > 0)  # bool: a quarter of the float32 output it replaces
+    def forward(ctx, x, kernel, stride):
+        y, indices = F.max_pool3d(x, kernel, stride, return_indices=True)
+        ctx.save_for_backward(indices)
+        ctx.kernel, ctx.stride, ctx.shape, ctx.strides = kernel, stride, x.shape, x.stride()
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        (positive,) = ctx.saved_tensors
-        return torch.where(positive, grad, grad * ctx.slope), None  # what LeakyReLU's own backward computes
+        (indices,) = ctx.saved_tensors
+        # The backward kernel takes the input for its shape and layout only (it scatters `grad`
+        # to `indices`); an uninitialised tensor of that shape and layout is never touched.
+        like = torch.empty_strided(ctx.shape, ctx.strides, dtype=grad.dtype, device=grad.device)
+        return torch.ops.aten.max_pool3d_with_indices_backward(
+            grad, like, ctx.kernel, ctx.stride, [0, 0, 0], [1, 1, 1], False, indices), None, None
 
 
-def leaky_relu(x: torch.Tensor, slope: float = 0.01) -> torch.Tensor:
-    """`F.leaky_relu(x, slope, inplace=True)`, keeping a bool mask instead of the float output for the backward pass.
+def max_pool3d(x: torch.Tensor, kernel: tuple, stride: tuple) -> torch.Tensor:
+    """`F.max_pool3d(x, kernel, stride)` (no padding) that keeps only the maxima's indices for the backward pass.
 
-    PyTorch's LeakyReLU keeps its output for the backward pass. For an output that nothing
-    else keeps (B3D's: STEM adds the global and the local one, and only the sum goes on), a
-    mask of where it is positive is all the backward pass needs, in a quarter of the memory.
-    Values and gradients are exactly LeakyReLU's. Without autograd it is the plain function.
+    PyTorch's max pooling keeps its input for the backward pass too, though the gradient
+    only needs where each maximum was; MGFE pools STEM outputs that nothing else keeps.
+    Values and gradients are exactly `F.max_pool3d`'s. Without autograd it is the plain function.
     """
     if not (torch.is_grad_enabled() and x.requires_grad):
-        return F.leaky_relu(x, slope, inplace=True)
-    return _LeakyReLU.apply(x, slope)
+        return F.max_pool3d(x, kernel, stride)
+    return _MaxPool3d.apply(x, list(kernel), list(stride))
 
 
 def _key(t: torch.Tensor) -> tuple:
@@ -215,16 +217,21 @@ def chunk_size(x: torch.Tensor, widest_channels: int) -> int:
     On a CPU, running the batch in chunks is faster (how much: benchmarks/README.md, "Model
     speed"), probably because small maps are recycled by the memory allocator and stay in
     the cache, where every operation on a map of hundreds of MB touches fresh memory pages.
+    In training, where fewer than two sequences fit the budget (the `paper` preset's 64x44
+    frames), the batch runs whole: chunks of one sequence were no faster there, and the
+    memory allocator kept more of their maps resident (benchmarks/README.md, "Memory").
     Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`, which
-    evaluates faster (benchmarks/README.md, "Evaluation speed"). Training keeps its budget,
-    so a run retrained from the same seed gives the same weights as before.
+    evaluates faster (benchmarks/README.md, "Evaluation speed"), and chunks of one sequence
+    are allowed.
     """
     n, _, s, h, w = x.shape
     if x.device.type != "cpu":
         return n
     per_sequence = widest_channels * s * h * w * x.element_size()
-    budget = CPU_CHUNK_BYTES if torch.is_grad_enabled() else CPU_INFERENCE_CHUNK_BYTES
-    return max(1, min(n, budget // per_sequence))
+    if torch.is_grad_enabled():  # training: chunks of one sequence gain no speed and cost memory
+        chunk = CPU_CHUNK_BYTES // per_sequence
+        return n if chunk < 2 else min(n, chunk)
+    return max(1, min(n, CPU_INFERENCE_CHUNK_BYTES // per_sequence))
 
 
 class _Kept:
