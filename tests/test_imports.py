@@ -160,3 +160,12 @@ def test_no_function_is_longer_than_80_lines_without_a_stated_reason():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 80:
                 long[f"{path.relative_to(PACKAGE.parent).as_posix()}::{node.name}"] = node.end_lineno - node.lineno + 1
     assert set(long) <= set(LONG_FUNCTIONS), f"functions over 80 lines without a reason: {long}"
+
+
+def test_internal_aten_operators_appear_only_in_the_speed_seam():
+    """The block files hold the paper's computation; kernel choices (internal aten operators) live in modeling/speed.py."""
+    seam = PACKAGE / "modeling" / "speed.py"
+    users = sorted(str(path.relative_to(PACKAGE.parent)) for path in PACKAGE.rglob("*.py")
+                   if path != seam and "torch.ops.aten" in path.read_text())
+    assert not users, f"torch.ops.aten outside modeling/speed.py: {users}"
+    assert "torch.ops.aten" in seam.read_text()
