@@ -210,7 +210,7 @@ def open_run_folder(out: Path, mode: str, start: int, resume_changes: dict, info
                     metrics: MetricsLog) -> tuple[RunFolder, str | None]:
     """Stage the run folder for this invocation (rank 0): open it (an `--overwrite` moves the
     previous run aside), remove a killed writer's temporary files, write config.json (`info`
-    + the run's history with this start or resume) and cut metrics.jsonl back to `start`.
+    and the run's history with this start or resume) and cut metrics.jsonl back to `start`.
     Anything failing here rolls the folder back. Returns the folder and a warning (or None)."""
     history = read_config(out).get("history", []) if mode == "resume" else []
     folder = RunFolder(out, mode)
