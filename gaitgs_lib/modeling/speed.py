@@ -114,8 +114,7 @@ def reduce(x: torch.Tensor, pattern: str, *ops: str, **axes) -> torch.Tensor:
     """Reduce the axes that `pattern` drops with each of `ops` ('mean', 'max') and add the results.
 
     `reduce(x, "n c s (p r) w -> n c s p", "mean", "max", p=16)` is horizontal pooling:
-    mean plus max over each of 16 horizontal strips. 'max' is `torch.max` (the gradient
-    goes to one maximum). The dropped axes must be neighbours; they are merged into one where
+    mean plus max over each of 16 horizontal strips. The dropped axes must be neighbours; they are merged into one where
     they lie (a view, no copy), so that 'max' is `torch.max` over one axis, as in the
     authors' code (einops' own 'max' is `amax`, which splits the gradient between tied
     maxima). A channels-last map is reduced where it lies, and its gradient comes back
@@ -219,7 +218,8 @@ def chunk_size(x: torch.Tensor, widest_channels: int) -> int:
     the cache, where every operation on a map of hundreds of MB touches fresh memory pages.
     In training, where fewer than two sequences fit the budget (the `paper` preset's 64x44
     frames), the batch runs whole: chunks of one sequence were no faster there, and the
-    memory allocator kept more of their maps resident (benchmarks/README.md, "Memory").
+    memory allocator kept more of their maps resident (benchmarks/README.md, "Memory of a
+    training step").
     Without autograd (evaluation) the budget is smaller, `CPU_INFERENCE_CHUNK_BYTES`, which
     evaluates faster (benchmarks/README.md, "Evaluation speed"), and chunks of one sequence
     are allowed.
@@ -247,9 +247,9 @@ def in_chunks(fn, x: torch.Tensor, chunk: int) -> tuple:
     """`fn(x)` for an `fn` that treats each sequence on its own and returns a tuple of `[n, ...]` tensors (or None), `chunk` sequences at a time.
 
     The chunks' outputs are concatenated. Where the backward pass keeps a chunk's output
-    (the last convolution keeps what it returns), it keeps the matching rows of the
-    concatenated output instead, so the chunks' own copies are freed: chunking costs no
-    memory in training. The caller must not change the outputs in place.
+    (in MGFE, UTA's last convolution keeps the fine map it reads), it keeps the matching rows
+    of the concatenated output instead, so the chunks' own copies are freed and the outputs
+    are kept once. The caller must not change the outputs in place.
     """
     if chunk >= x.shape[0]:
         return fn(x)
