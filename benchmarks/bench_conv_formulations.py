@@ -17,6 +17,10 @@ Also the arithmetic rate (GFLOP/s, counting 2 x multiply-adds) of `cl`, and with
 
     python -m benchmarks.bench_conv_formulations --preset tiny
     python -m benchmarks.bench_conv_formulations --preset small --compile
+
+`--json PATH` writes the formulations' table (not the compile times) as a results file:
+`--json benchmarks/results/conv-formulations-tiny.json` and `python scripts/render_tables.py`
+replace the README's table (the schema is in benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -76,7 +80,8 @@ def frames_in_channels(x, weight):
     return F.conv2d(stacked, kernel, padding=1)  # [n s, b, h, w]
 
 
-def formulations(args) -> None:
+def formulations(args) -> list[dict]:
+    """Time every formulation of every layer; print the markdown table; return one row per layer (CPU ms)."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"MGFE convolutions of `{args.preset}`, {args.batch} sequences x {args.frames} frames, "
@@ -86,7 +91,7 @@ def formulations(args) -> None:
     print("| layer | a -> b | map | cl | ncdhw | frames-in-channels | global+local (2b) vs 2 x cl | "
           "bf16-fpmath | cl GFLOP/s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | ---: |")
-    totals = {"cl": 0.0, "ncdhw": 0.0, "frames": 0.0}
+    rows = []
     for layer, (n, a, b, s, h, w) in shapes(args.preset, args.batch, args.frames):
         x = torch.rand(n, a, s, h, w)
         weight = torch.randn(b, a, 3, 3, 3)
@@ -105,16 +110,32 @@ def formulations(args) -> None:
         finally:
             torch.backends.mkldnn.conv.fp32_precision = "ieee"
         flops = 2 * n * a * b * s * h * w * 27
-        fmt = lambda c: " / ".join(f"{1000 * v:.0f}" for v in c)  # noqa: E731
-        totals["cl"] += sum(cl)
-        totals["ncdhw"] += sum(nc)
-        totals["frames"] += sum(fr)
-        print(f"| {layer} | {a} -> {b} | {h}x{w} | {fmt(cl)} | {fmt(nc)} | {fmt(fr)} | "
-              f"{1000 * sum(two):.0f} vs {2000 * sum(cl):.0f} | {fmt(bf)} | {3 * flops / sum(cl) / 1e9:.0f} |")
+        ms = lambda c: [1000 * v for v in c]  # noqa: E731
+        row = {"layer": layer, "a": a, "b": b, "map": f"{h}x{w}", "cl": ms(cl), "ncdhw": ms(nc), "frames": ms(fr),
+               "one_2b": 1000 * sum(two), "two_ours": 2000 * sum(cl), "bf16": ms(bf),
+               "gflop_per_s": 3 * flops / sum(cl) / 1e9}
+        rows.append(row)
+        fmt = lambda c: " / ".join(f"{v:.0f}" for v in c)  # noqa: E731
+        print(f"| {layer} | {a} -> {b} | {h}x{w} | {fmt(row['cl'])} | {fmt(row['ncdhw'])} | {fmt(row['frames'])} | "
+              f"{row['one_2b']:.0f} vs {row['two_ours']:.0f} | {fmt(row['bf16'])} | {row['gflop_per_s']:.0f} |")
+    totals = sums_ms(rows)
     print()
-    print(f"sum over the layers, forward + both backward: cl {1000 * totals['cl']:.0f} ms, "
-          f"ncdhw {1000 * totals['ncdhw']:.0f} ms ({totals['ncdhw'] / totals['cl']:.1f}x), "
-          f"frames-in-channels {1000 * totals['frames']:.0f} ms ({totals['frames'] / totals['cl']:.1f}x)")
+    print(f"sum over the layers, forward + both backward: cl {totals['cl']:.0f} ms, "
+          f"ncdhw {totals['ncdhw']:.0f} ms ({totals['ncdhw'] / totals['cl']:.1f}x), "
+          f"frames-in-channels {totals['frames']:.0f} ms ({totals['frames'] / totals['cl']:.1f}x)")
+    return rows
+
+
+def sums_ms(rows: list[dict]) -> dict:
+    """Forward + both backward, summed over the layers, per formulation that the sum line compares."""
+    return {key: sum(sum(r[key]) for r in rows) for key in ("cl", "ncdhw", "frames")}
+
+
+def conv_record(header: dict, args, rows: list[dict]) -> dict:
+    """The results file of --json (kind `bench_conv_formulations`, rendered by scripts/render_tables.py)."""
+    return dict(header, preset=args.preset, batch=args.batch, frames=args.frames, repeats=args.repeats,
+                threads=args.threads, unit=f"ms of CPU time, best of {args.repeats}: forward / backward to the input / "
+                                           f"backward to the kernel", rows=rows, sums_ms=sums_ms(rows))
 
 
 def compile_mgfe(args) -> None:
@@ -164,8 +185,14 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile(model.mgfe) (minutes)")
+    ap.add_argument("--json", help="write the formulations' table here (a results file, see benchmarks/README.md)")
     args = ap.parse_args(argv)
-    formulations(args)
+    rows = formulations(args)
+    if args.json:
+        from benchmarks.common import results_header, write_results
+
+        header = results_header("bench_conv_formulations", "benchmarks.bench_conv_formulations", argv)
+        write_results(args.json, conv_record(header, args, rows))
     if args.compile:
         print()
         compile_mgfe(args)

@@ -23,10 +23,11 @@ shows the two trees compute the same function.
 file a README table is rendered from (`python scripts/render_tables.py`; the schema is in
 benchmarks/README.md).
 
-`--profile` (this tree only) runs the PyTorch profiler over one step with one
-`record_function` range per block and attributes every backward op to the block whose
+`--profile` runs the PyTorch profiler over one step (of this tree, and of `--compare-to` first) with
+one `record_function` range per block and attributes every backward op to the block whose
 forward op created it (autograd sequence numbers): a per-block forward / backward table,
-then the top operators.
+then the top operators. With `--json` it writes the per-block results file
+(`benchmarks/results/train-step-profile.json`: kind `bench_train_step_profile`).
 """
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ REPO = Path(__file__).resolve().parents[1]
 BLOCKS = ("mgfe.input_conv", "mgfe.uta0", "mgfe.stem_f0", "mgfe.stem_c0", "mgfe.uta1", "mgfe.stem_f1a",
           "mgfe.stem_f1b", "mgfe.stem_c1a", "mgfe.stem_c1b", "mgfe.uta2", "mgfe", "pieg", "hp",
           "msfe_f.mcm", "msfe_f.gcm", "msfe_f", "msfe_c.mcm", "msfe_c.gcm", "msfe_c")
+REST = "(loss and the rest)"  # operators outside every block: the loss, and the backward nodes of no block
+# The rows of the results file of --profile --json: (label, blocks summed), in forward order.
+PROFILE_ROWS = (("input_conv", ("mgfe.input_conv",)), ("uta0, uta1, uta2", ("mgfe.uta0", "mgfe.uta1", "mgfe.uta2")),
+                ("stem_f0", ("mgfe.stem_f0",)), ("stem_c0", ("mgfe.stem_c0",)), ("stem_f1a", ("mgfe.stem_f1a",)),
+                ("stem_f1b", ("mgfe.stem_f1b",)), ("stem_c1a, stem_c1b", ("mgfe.stem_c1a", "mgfe.stem_c1b")),
+                ("mgfe (pooling, sums)", ("mgfe",)), ("pieg", ("pieg",)), ("hp", ("hp",)),
+                ("msfe_f (mcm, gcm)", ("msfe_f", "msfe_f.mcm", "msfe_f.gcm")),
+                ("msfe_c (mcm, gcm)", ("msfe_c", "msfe_c.mcm", "msfe_c.gcm")), ("loss and the rest", (REST,)))
 
 
 def _rss_mb() -> float:
@@ -111,8 +120,8 @@ def worker(args) -> dict:
 # --------------------------------------------------------------------------------------
 # --profile: per-block forward / backward times
 # --------------------------------------------------------------------------------------
-def profile(args) -> str:
-    """Markdown: per-block forward / backward CPU time of one step, then the top operators."""
+def profile(args) -> dict:
+    """One profiled step: per-block forward / backward operator CPU ms, the top operators, the step's CPU time."""
     import torch
     from torch.autograd.profiler import record_function
     from torch.profiler import ProfilerActivity
@@ -173,32 +182,61 @@ def profile(args) -> str:
             continue
         node = backward_node(e)
         if node is not None:
-            b = seq_block.get(node.sequence_nr, "(loss and the rest)")
+            b = seq_block.get(node.sequence_nr, REST)
             bwd[b] = bwd.get(b, 0) + e.self_cpu_time_total
         else:
-            fwd["(loss and the rest)"] = fwd.get("(loss and the rest)", 0) + e.self_cpu_time_total
+            fwd[REST] = fwd.get(REST, 0) + e.self_cpu_time_total
     total = sum(fwd.values()) + sum(bwd.values())
-    lines = [f"Profile of one `{args.preset}` training step ({args.p}x{args.k} sequences x {args.frames} frames, "
-             f"{torch.get_num_threads()} thread(s)): {unprofiled:.2f} CPU s without the profiler, "
-             f"{total / 1e6:.2f} s of operator CPU time under it ({wall:.2f} s wall; read the shares). "
+    averages = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    conv = sum(e.self_cpu_time_total for e in averages if e.key in ("aten::mkldnn_convolution",
+                                                                     "aten::convolution_backward"))
+    return {"preset": args.preset, "p": args.p, "k": args.k, "frames": args.frames,
+            "threads": torch.get_num_threads(), "step_cpu_s": unprofiled, "wall_s": wall, "total_ms": total / 1e3,
+            "forward_ms": {b: v / 1e3 for b, v in fwd.items()}, "backward_ms": {b: v / 1e3 for b, v in bwd.items()},
+            "conv_share_pct": 100 * conv / total,
+            "top": [{"op": e.key, "self_ms": e.self_cpu_time_total / 1e3, "calls": e.count}
+                    for e in averages[:args.top]]}
+
+
+def profile_markdown(prof: dict) -> str:
+    """What --profile prints of one profiled step: the per-block table, then the top operators."""
+    total = prof["total_ms"]
+    lines = [f"Profile of one `{prof['preset']}` training step ({prof['p']}x{prof['k']} sequences x {prof['frames']} "
+             f"frames, {prof['threads']} thread(s)): {prof['step_cpu_s']:.2f} CPU s without the profiler, "
+             f"{total / 1e3:.2f} s of operator CPU time under it ({prof['wall_s']:.2f} s wall; read the shares). "
              f"A parent block's row counts only what its children do not.", "",
              "| block | forward ms | backward ms | backward / forward | share of step |",
              "| --- | ---: | ---: | ---: | ---: |"]
-    for b in list(BLOCKS) + ["(loss and the rest)"]:
-        f, g = fwd.get(b, 0) / 1e3, bwd.get(b, 0) / 1e3
+    for b in list(BLOCKS) + [REST]:
+        f, g = prof["forward_ms"].get(b, 0), prof["backward_ms"].get(b, 0)
         if f or g:
             ratio = f"{g / f:.1f}" if f > 0.05 else "-"
-            lines.append(f"| {b} | {f:.1f} | {g:.1f} | {ratio} | {100 * (f + g) * 1e3 / total:.1f} % |")
+            lines.append(f"| {b} | {f:.1f} | {g:.1f} | {ratio} | {100 * (f + g) / total:.1f} % |")
     lines += ["", "| operator | CPU ms (self) | share | calls |", "| --- | ---: | ---: | ---: |"]
-    averages = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-    for e in averages[:args.top]:
-        lines.append(f"| `{e.key}` | {e.self_cpu_time_total / 1e3:.1f} | "
-                     f"{100 * e.self_cpu_time_total / total:.1f} % | {e.count} |")
-    conv = sum(e.self_cpu_time_total for e in averages if e.key in ("aten::mkldnn_convolution",
-                                                                     "aten::convolution_backward"))
+    for e in prof["top"]:
+        lines.append(f"| `{e['op']}` | {e['self_ms']:.1f} | {100 * e['self_ms'] / total:.1f} % | {e['calls']} |")
     lines += ["", f"Convolutions (forward `mkldnn_convolution` + `convolution_backward`): "
-                  f"{100 * conv / total:.0f} % of the step."]
+                  f"{prof['conv_share_pct']:.0f} % of the step."]
     return "\n".join(lines)
+
+
+def profile_record(header: dict, trees: dict, profiles: dict) -> dict:
+    """The results file of --profile --json (kind `bench_train_step_profile`): `profiles` maps
+    (tree, preset) to what `profile` returned, `trees` the tree ('old', 'new') to its label. A row
+    per group of PROFILE_ROWS, [forward, backward] ms per preset and tree."""
+    presets = list(dict.fromkeys(preset for _, preset in profiles))
+    record = dict(header, presets=presets, trees=trees, unit="ms of operator CPU time, forward / backward", rows=[])
+    for label, blocks in PROFILE_ROWS:
+        row = {"block": label}
+        for (tree, preset), prof in profiles.items():
+            row.setdefault(preset, {})[tree] = [sum(prof[part].get(b, 0) for b in blocks)
+                                                for part in ("forward_ms", "backward_ms")]
+        record["rows"].append(row)
+    for key in ("step_cpu_s", "conv_share_pct"):
+        record[key] = {}
+        for (tree, preset), prof in profiles.items():
+            record[key].setdefault(preset, {})[tree] = prof[key]
+    return record
 
 
 # --------------------------------------------------------------------------------------
@@ -330,31 +368,45 @@ def compare(args, argv=None) -> dict:
     return summary
 
 
-def print_profiles(args) -> None:
-    """--profile: one profiled step per preset and thread count, of this tree (and of --compare-to first)."""
-    trees = [("this tree", REPO)]
+def print_profiles(args, argv=None) -> dict | None:
+    """--profile: one profiled step per preset and thread count, of this tree (and of --compare-to first).
+    Returns the results file of --json (one thread count), or None when a step failed."""
+    trees = [("new", "this tree", REPO)]
     tmp = None
+    profiles, failed = {}, False
     try:
         if args.compare_to:
             rev = _git("rev-parse", "--short", args.compare_to)
             tmp = Path(tempfile.mkdtemp(prefix="gaitgs-bench-"))
             _git("worktree", "add", "--detach", str(tmp / "old"), rev)
-            trees.insert(0, (f"{args.compare_to} ({rev})", tmp / "old"))
-        for label, tree in trees:
+            trees.insert(0, ("old", f"{args.compare_to} ({rev})", tmp / "old"))
+        for tree, label, path in trees:
             for preset in args.presets:
                 for threads in args.threads:
                     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--profile", "--preset", preset,
                            "--threads", str(threads), "--p", str(args.p), "--k", str(args.k),
                            "--frames", str(args.frames), "--top", str(args.top)]
-                    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree,
-                                          env=_worker_env(tree))
+                    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=path,
+                                          env=_worker_env(path))
                     print(f"### {label}\n")
-                    print(proc.stdout.strip() if proc.returncode == 0 else f"failed:\n{proc.stderr[-3000:]}")
+                    if proc.returncode == 0:
+                        prof = json.loads(proc.stdout.strip().splitlines()[-1])
+                        profiles[(tree, preset)] = prof
+                        print(profile_markdown(prof))
+                    else:
+                        failed = True
+                        print(f"failed:\n{proc.stderr[-3000:]}")
                     print()
     finally:
         if tmp is not None:
             _git("worktree", "remove", "--force", str(tmp / "old"))
             shutil.rmtree(tmp, ignore_errors=True)
+    if failed:
+        return None
+    from benchmarks.common import results_header
+
+    header = results_header("bench_train_step_profile", "benchmarks.bench_train_step", argv)
+    return profile_record(header, {tree: label for tree, label, _ in trees}, profiles)
 
 
 def main(argv=None) -> int:
@@ -371,7 +423,7 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=2, help="subprocesses per tree, alternating the trees")
     parser.add_argument("--compare-to", metavar="GITREV", help="also time this revision (git worktree)")
-    parser.add_argument("--profile", action="store_true", help="per-block profile of this tree instead")
+    parser.add_argument("--profile", action="store_true", help="per-block profile of one step instead (of --compare-to first, if given)")
     parser.add_argument("--top", type=int, default=12, help="operators listed by --profile")
     parser.add_argument("--json", help="write the numbers here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -381,13 +433,18 @@ def main(argv=None) -> int:
 
     if args.worker:
         args.threads = int(args.threads)
-        print(profile(args) if args.profile else json.dumps(worker(args)))
+        print(json.dumps(profile(args) if args.profile else worker(args)))
         return 0
     args.threads = [int(t) for t in str(args.threads).split(",") if t.strip()]
     if args.profile:
-        print_profiles(args)
-        return 0
-    summary = compare(args, argv)
+        if args.json and len(args.threads) > 1:
+            parser.error("--profile --json takes one --threads value (the table has a column per preset and tree)")
+        record = print_profiles(args, argv)
+        if record is None:
+            return 1
+        summary = record
+    else:
+        summary = compare(args, argv)
     if args.json:
         from benchmarks.common import write_results
 

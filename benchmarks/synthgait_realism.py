@@ -19,11 +19,17 @@ synthgait_difficulty.py) is printed by this script:
 4. with --noise-free: the GEI baseline on the test subjects re-rendered without any
    silhouette noise (how much of the baseline's difficulty the noise makes).
 A learned temporal model should beat (2) by far and (3) clearly; see docs/synthgait-generator.md.
+
+`--results benchmarks/results/synthgait-generation.json` (with --generate) writes the generation
+time as a row of the results file that benchmarks/README.md's "Generation time" table is
+rendered from (`python scripts/render_tables.py`); run it once per preset, the rows of the
+other presets stay.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -169,6 +175,23 @@ def noise_free_copy(root: Path, meta: dict, out: Path) -> Path:
     return out
 
 
+def generation_record(header: dict, meta: dict, generation: dict, disk_gb: float, workers: int,
+                      previous: dict | None = None) -> dict:
+    """The results file of --results (kind `synthgait_generation`): this run's row, after the rows of
+    `previous` (an earlier such file) of other presets. A file typed in from an older table (`source`)
+    is not merged into; rows of several runs keep each run's `command`, and the header is this run's."""
+    row = {"preset": meta["preset"], "subjects": meta["n_subjects"], "sequences": meta["n_sequences"],
+           "frames": meta["frames_kept_total"], "wall_s": generation["wall_s"], "cpu_s": generation["cpu_s"],
+           "disk_gb": disk_gb, "command": header["command"]}
+    kept = [] if previous is None or previous.get("source") else \
+        [r for r in previous["rows"] if r["preset"] != row["preset"] and r.get("command")]
+    rows = kept + [row]
+    commands = [r["command"] for r in rows]
+    return dict(header, command=commands if len(commands) > 1 else commands[0],
+                machine=f"{header['machine']}; {workers} worker process{'es' if workers > 1 else ''}",
+                generator_version=meta["version"], rows=rows)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="data/synthgait-b")
@@ -177,7 +200,12 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=None, help="generator processes (default: up to 2)")
     p.add_argument("--noise-free", action="store_true", help="also run GEI on a noise-free re-render of the test split")
     p.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    p.add_argument("--results", default=None, metavar="PATH",
+                   help="with --generate: put this preset's generation time into this results file "
+                        "(benchmarks/results/synthgait-generation.json), keeping the rows of other presets")
     args = p.parse_args(argv)
+    if args.results and not args.generate:
+        p.error("--results needs --generate (it records the generation time)")
     torch.set_num_threads(1)
     root = Path(args.data)
     report = {}
@@ -189,6 +217,14 @@ def main(argv=None) -> int:
     report.update(preset=meta["preset"], seed=meta["seed"], version=meta["version"],
                   subjects=meta["n_subjects"], sequences=meta["n_sequences"], frames_kept=meta["frames_kept_total"],
                   disk_gb=round(disk_bytes(root) / 1e9, 2))
+    if args.results:
+        from benchmarks.common import results_header, write_results
+
+        previous = json.loads(Path(args.results).read_text()) if Path(args.results).exists() else None
+        header = results_header("synthgait_generation", "benchmarks.synthgait_realism", argv)
+        workers = args.workers or min(2, os.cpu_count() or 1)  # generate()'s default
+        write_results(args.results, generation_record(header, meta, report["generation"], report["disk_gb"],
+                                                      workers, previous))
     report["per_sequence_cpu"] = per_sequence_ms(meta)
 
     gei = gei_report(root, meta["twins"])

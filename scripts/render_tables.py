@@ -192,10 +192,11 @@ def train_step_settings(res: dict) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Transcribed tables of scripts that print markdown (no results file of their own yet)
+# --profile, bench_conv_formulations, bench_preprocess_sequence, synthgait_realism --generate
 # --------------------------------------------------------------------------------------
 def profile_blocks(res: dict) -> str:
-    cols = [(p, t) for p in res["presets"] for t in ("old", "new")]
+    trees = [t for t in ("old", "new") if t in res["trees"]]  # without --compare-to: "new" only
+    cols = [(p, t) for p in res["presets"] for t in trees]
     head = "| block | " + " | ".join(f"`{p}` {_tree(res, t)}" for p, t in cols) + " |"
     lines = [head, "| --- |" + " ---: |" * len(cols)]
     for r in res["rows"]:
