@@ -82,15 +82,12 @@ def _triple(v) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
-def _channels_to_end(pattern: str) -> str:
-    """'n c s (k r) w -> (n k) c s r w'  ->  'n s (k r) w c -> (n k) s r w c' (the pattern on the NDHWC view)."""
-    sides = []
-    for side in pattern.split("->"):
-        axes = re.findall(r"\([^)]*\)|\S+", side)
-        if len(axes) < 2 or axes[1] != "c":
-            raise ValueError(f"speed: pattern {pattern!r} must name the channels 'c' as the second axis on both sides")
-        sides.append(" ".join(axes[:1] + axes[2:] + ["c"]))
-    return " -> ".join(sides)
+def _channels_to_end(side: str, pattern: str) -> str:
+    """One side of `pattern` with the channels moved from second to last: 'n c s (k r) w' -> 'n s (k r) w c'."""
+    axes = re.findall(r"\([^)]*\)|\S+", side)
+    if len(axes) < 2 or axes[1] != "c":
+        raise ValueError(f"speed: pattern {pattern!r} must name the channels 'c' as the second axis on both sides")
+    return " ".join(axes[:1] + axes[2:] + ["c"])
 
 
 def _from_end(z: torch.Tensor) -> torch.Tensor:
@@ -107,7 +104,8 @@ def rearrange(x: torch.Tensor, pattern: str, **axes) -> torch.Tensor:
     """
     if not is_channels_last(x):
         return einops.rearrange(x, pattern, **axes)
-    return _from_end(einops.rearrange(x.permute(0, 2, 3, 4, 1), _channels_to_end(pattern), **axes))
+    ndhwc_pattern = " -> ".join(_channels_to_end(side, pattern) for side in pattern.split("->"))
+    return _from_end(einops.rearrange(x.permute(0, 2, 3, 4, 1), ndhwc_pattern, **axes))
 
 
 def reduce(x: torch.Tensor, pattern: str, *ops: str, **axes) -> torch.Tensor:
@@ -125,7 +123,7 @@ def reduce(x: torch.Tensor, pattern: str, *ops: str, **axes) -> torch.Tensor:
     left, right = pattern.split("->")
     channels_last = is_channels_last(x)
     if channels_last:
-        x, left = x.permute(0, 2, 3, 4, 1), _channels_to_end(f"{left} -> {left}").split("->")[0]
+        x, left = x.permute(0, 2, 3, 4, 1), _channels_to_end(left, pattern)
     names = re.findall(r"\w+", left)
     kept = set(re.findall(r"\w+", right))
     dropped = [i for i, a in enumerate(names) if a not in kept]
