@@ -98,9 +98,10 @@ def record_time(path: Path, wall: float, cpu: float, load: float) -> None:
     entries[path.stem] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "load_1min": round(load, 2),
                           "machine": _machine(), "date": datetime.date.today().isoformat()}
     data = {"about": TIMES_ABOUT, "notebooks": dict(sorted(entries.items()))}
-    tmp = times_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(times_path)
+    from gaitgs_lib.fileio import atomic_open  # here: it imports torch, which only this step needs
+
+    with atomic_open(times_path, "w") as f:
+        f.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 def _why(error: Exception) -> str:
